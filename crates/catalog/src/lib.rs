@@ -1,0 +1,91 @@
+//! The catalogue: a queryable projection of the custody log. The vault is the truth; this is
+//! an index that `rebuild` recreates from the log alone.
+//!
+//! Queries go through the [`Catalog`] trait so another SQL engine can stand behind it.
+
+mod projection;
+mod sqlite;
+
+use serde::Serialize;
+
+pub use projection::{catch_up, rebuild};
+pub use sqlite::SqliteCatalog;
+
+use athar_vault::SignedEvent;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalogue database error: {0}; `athar catalog rebuild` recreates it from the log")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the catalogue cannot be opened with this vault's key (it belongs to another vault or is damaged); run `athar catalog rebuild`")]
+    WrongKey,
+    #[error("the catalogue has events up to {have} but was offered event {next}; run `athar catalog rebuild`")]
+    Gap { have: u64, next: u64 },
+    #[error(transparent)]
+    Vault(#[from] athar_vault::VaultError),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectRow {
+    pub sha256: String,
+    pub size: u64,
+    pub media_type: String,
+    pub first_seq: u64,
+    pub first_time: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SightingRow {
+    pub seq: u64,
+    pub time: String,
+    pub source_path: String,
+    pub size: u64,
+    pub mtime: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    pub seq: u64,
+    pub time: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: String,
+    pub objects: Vec<String>,
+    pub details: serde_json::Value,
+}
+
+/// Which events `athar log` lists. Times are RFC 3339 in UTC and compare as text.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub object: Option<String>,
+    pub kind: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<u64>,
+}
+
+pub trait Catalog {
+    /// The last log event applied.
+    fn last_seq(&self) -> Result<u64>;
+    /// Leaf hash of the last applied event (zeros if none), to continue the chain.
+    fn last_leaf(&self) -> Result<[u8; 32]>;
+    /// Apply a batch of consecutive events in one transaction.
+    fn apply(&mut self, events: &[SignedEvent]) -> Result<()>;
+    fn object(&self, sha256: &str) -> Result<Option<ObjectRow>>;
+    fn sightings(&self, sha256: &str) -> Result<Vec<SightingRow>>;
+    /// The object already recorded for this exact file (path bytes, size, mtime), if any:
+    /// lets an interrupted ingest resume without re-reading what it has done.
+    fn recorded_file(&self, path: &[u8], size: u64, mtime: &str) -> Result<Option<String>>;
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>>;
+    /// Counts for summaries: objects and their total bytes.
+    fn totals(&self) -> Result<(u64, u64)>;
+    /// The whole content in a canonical text form, to compare two catalogues.
+    fn dump(&self) -> Result<String>;
+}

@@ -1,0 +1,297 @@
+//! `athar`: keep photographic evidence safe from the first copy to the courtroom.
+
+#[path = "demo_stub.rs"]
+mod demo;
+mod ingest;
+mod inspect;
+mod output;
+mod passphrase;
+mod proofs;
+mod session;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "athar",
+    version,
+    about = "Keep photographic evidence safe from the first copy to the courtroom",
+    long_about = "athar keeps evidence photos in an encrypted vault with a signed, tamper-evident \
+custody log. Every command that opens a vault asks for its passphrase, or reads it from the file \
+named by --passphrase-file or ATHAR_PASSPHRASE_FILE."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How to get the vault's passphrase without a prompt.
+#[derive(Args, Clone, Debug)]
+pub struct PassArgs {
+    /// Read the passphrase from the first line of this file instead of prompting.
+    #[arg(
+        long,
+        env = "ATHAR_PASSPHRASE_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new vault: keys (under a passphrase), object store, custody log, catalogue.
+    Init {
+        /// Directory for the new vault; must be absent or empty.
+        vault: PathBuf,
+        /// The custodian's name, recorded in every event this vault signs.
+        #[arg(long, default_value = "archive")]
+        name: String,
+        /// The log's origin line in checkpoints (a schema-less URL naming this archive).
+        #[arg(long)]
+        origin: Option<String>,
+        /// scrypt work factor for the passphrase (log2 N). Lower only for tests.
+        #[arg(long, default_value_t = athar_vault::keys::DEFAULT_SCRYPT_LOG_N, hide = true)]
+        scrypt_log_n: u8,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Store files and folders: hash, encrypt, and log a signed "ingestion" event for each.
+    ///
+    /// Walks each PATH (symbolic links are reported, not followed). Files already in the vault
+    /// are not stored twice; seeing one at a new path records a new event. An interrupted run
+    /// is finished by running the same command again. Exits with status 3 if any file was
+    /// rejected (the summary says which and why).
+    Ingest {
+        vault: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads for hashing and encryption (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Files per logged batch (tests use small batches to crash between them).
+        #[arg(long, default_value_t = ingest::BATCH_FILES, hide = true)]
+        batch_files: usize,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// List custody events, oldest first.
+    Log {
+        vault: PathBuf,
+        /// Only events about this object (SHA-256).
+        #[arg(long)]
+        object: Option<String>,
+        /// Only events of this type, e.g. "ingestion" or "fixity check".
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// Only events at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events at or before this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Show an object's metadata and custody history.
+    Show {
+        vault: PathBuf,
+        sha256: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Write an object's original bytes to standard output (redirect it to a file).
+    Cat {
+        vault: PathBuf,
+        sha256: String,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Sign the log's current tree head as a C2SP checkpoint and print it, ready to publish.
+    Checkpoint {
+        vault: PathBuf,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Print a proof: an object's ingestion event is in the log (C2SP tlog-proof), or, with
+    /// --consistency, the log has only grown since an older checkpoint.
+    Prove {
+        vault: PathBuf,
+        /// The object whose first ingestion event to prove.
+        #[arg(
+            required_unless_present = "consistency",
+            conflicts_with = "consistency"
+        )]
+        sha256: Option<String>,
+        /// An older checkpoint of this vault (a file holding the signed note).
+        #[arg(long, value_name = "OLD_CHECKPOINT_FILE")]
+        consistency: Option<PathBuf>,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Re-read everything: decrypt and re-hash objects, check every signature, recompute the
+    /// Merkle tree and every checkpoint. Reports every problem; exits non-zero if any.
+    Verify {
+        vault: PathBuf,
+        /// Check only this percentage of objects, chosen at random (quick fixity check).
+        #[arg(long, value_name = "PERCENT")]
+        sample: Option<f64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Catalogue maintenance.
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
+    /// Print the vault's public keys: its age recipient and its signing key.
+    Keys {
+        vault: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a synthetic collection and run the whole pipeline on it.
+    Demo {
+        /// Where to put the demo (default: a new directory under the system temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Bodies in the generated collection.
+        #[arg(long, default_value_t = 60)]
+        bodies: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write the synthetic (never graphic) test collection into DIR.
+    DemoCorpus {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        bodies: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Image width and height in pixels.
+        #[arg(long, default_value_t = 1600)]
+        width: u32,
+        #[arg(long, default_value_t = 1200)]
+        height: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogAction {
+    /// Recreate the catalogue from the custody log alone.
+    Rebuild {
+        vault: PathBuf,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Print the catalogue's whole content in a canonical text form (to compare two).
+    Dump {
+        vault: PathBuf,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("athar: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init {
+            vault,
+            name,
+            origin,
+            scrypt_log_n,
+            pass,
+        } => session::init(&vault, name, origin, scrypt_log_n, &pass),
+        Command::Ingest {
+            vault,
+            paths,
+            json,
+            threads,
+            batch_files,
+            pass,
+        } => ingest::run(
+            &vault,
+            &paths,
+            json,
+            ingest::Options {
+                threads,
+                batch_files,
+            },
+            &pass,
+        ),
+        Command::Log {
+            vault,
+            object,
+            kind,
+            since,
+            until,
+            limit,
+            json,
+            pass,
+        } => inspect::log(&vault, object, kind, since, until, limit, json, &pass),
+        Command::Show {
+            vault,
+            sha256,
+            json,
+            pass,
+        } => inspect::show(&vault, &sha256, json, &pass),
+        Command::Cat {
+            vault,
+            sha256,
+            pass,
+        } => inspect::cat(&vault, &sha256, &pass),
+        Command::Checkpoint { vault, pass } => proofs::checkpoint(&vault, &pass),
+        Command::Prove {
+            vault,
+            sha256,
+            consistency,
+            pass,
+        } => proofs::prove(&vault, sha256.as_deref(), consistency.as_deref(), &pass),
+        Command::Verify {
+            vault,
+            sample,
+            json,
+            pass,
+        } => verify::run(&vault, sample, json, &pass),
+        Command::Catalog {
+            action: CatalogAction::Rebuild { vault, pass },
+        } => session::rebuild(&vault, &pass),
+        Command::Catalog {
+            action: CatalogAction::Dump { vault, pass },
+        } => session::dump(&vault, &pass),
+        Command::Keys { vault, json } => inspect::keys(&vault, json),
+        Command::Demo { dir, bodies, seed } => demo::run(dir, bodies, seed),
+        Command::DemoCorpus {
+            dir,
+            bodies,
+            seed,
+            width,
+            height,
+        } => demo::corpus(&dir, bodies, seed, width, height),
+    }
+}

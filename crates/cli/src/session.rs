@@ -1,0 +1,85 @@
+//! Opening a vault with its catalogue, caught up with the log.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use athar_catalog::{catch_up, SqliteCatalog};
+use athar_vault::{Access, InitOptions, Vault};
+
+use crate::{passphrase, PassArgs};
+
+pub const CATALOG_FILE: &str = "catalog.db";
+
+pub struct Session {
+    pub vault: Vault,
+    pub catalog: SqliteCatalog,
+}
+
+pub fn catalog_path(vault: &Path) -> PathBuf {
+    vault.join(CATALOG_FILE)
+}
+
+impl Session {
+    pub fn open(root: &Path, pass: &PassArgs, access: Access) -> Result<Session> {
+        let passphrase = passphrase::get(pass)?;
+        Self::open_with(root, &passphrase, access)
+    }
+
+    pub fn open_with(
+        root: &Path,
+        passphrase: &athar_vault::SecretString,
+        access: Access,
+    ) -> Result<Session> {
+        let vault = Vault::open(root, passphrase, access)
+            .with_context(|| format!("opening the vault {}", root.display()))?;
+        let mut catalog = SqliteCatalog::open(&catalog_path(root), &vault.catalog_key())?;
+        catch_up(&mut catalog, &vault)?;
+        Ok(Session { vault, catalog })
+    }
+}
+
+pub fn init(
+    root: &Path,
+    name: String,
+    origin: Option<String>,
+    scrypt_log_n: u8,
+    pass: &PassArgs,
+) -> Result<ExitCode> {
+    let passphrase = passphrase::new(pass)?;
+    let opts = InitOptions {
+        custodian: name,
+        origin,
+        scrypt_log_n,
+    };
+    let vault = Vault::init(root, &passphrase, &opts)?;
+    SqliteCatalog::open(&catalog_path(root), &vault.catalog_key())?;
+    let c = vault.config();
+    println!("created vault {}", root.display());
+    println!("  custodian   {}", c.custodian);
+    println!("  origin      {}", c.origin);
+    println!("  recipient   {}", c.recipient);
+    println!("  signing key {}", c.verifier_key);
+    println!("Keep the passphrase safe: without it nothing in the vault can be read.");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rebuild(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
+    let passphrase = passphrase::get(pass)?;
+    let vault = Vault::open(root, &passphrase, Access::Write)?;
+    let catalog = athar_catalog::rebuild(&vault, &catalog_path(root))?;
+    let (objects, bytes) = athar_catalog::Catalog::totals(&catalog)?;
+    println!(
+        "rebuilt the catalogue from {} events: {} objects, {}",
+        vault.tail().size,
+        objects,
+        crate::output::bytes(bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn dump(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
+    let session = Session::open(root, pass, Access::Read)?;
+    print!("{}", athar_catalog::Catalog::dump(&session.catalog)?);
+    Ok(ExitCode::SUCCESS)
+}

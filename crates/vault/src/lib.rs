@@ -1,0 +1,18 @@
+//! The athar vault: encrypted, content-addressed evidence objects and a signed,
+//! tamper-evident custody log with Merkle checkpoints. Knows nothing of images or SQL.
+
+pub mod envelope;
+pub mod error;
+pub mod event;
+pub mod keys;
+pub mod log;
+pub mod sniff;
+pub mod store;
+pub mod vault;
+pub mod verify;
+
+pub use age::secrecy::SecretString;
+pub use error::{Result, VaultError};
+pub use event::{kind, Event, EventDraft, SignedEvent};
+pub use store::{BlobStore, Committed};
+pub use vault::{now_rfc3339, parse_sha256, Access, InitOptions, Objects, Vault, VaultConfig};
