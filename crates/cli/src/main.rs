@@ -1,6 +1,5 @@
 //! `athar`: keep photographic evidence safe from the first copy to the courtroom.
 
-#[path = "demo_stub.rs"]
 mod demo;
 mod ingest;
 mod inspect;

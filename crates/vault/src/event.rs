@@ -24,6 +24,10 @@ pub mod kind {
     pub const CREATION: &str = "creation";
     pub const METADATA_MODIFICATION: &str = "metadata modification";
     pub const IDENTIFICATION: &str = "identification";
+    /// PREMIS "capture": a source device took a file in (written by sources, kept in feeds).
+    pub const CAPTURE: &str = "capture";
+    /// Ours: the archive trusts a source's (or partner's) signing key.
+    pub const TRUST: &str = "trust";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod feed;
 pub mod keys;
 pub mod log;
 pub mod sniff;

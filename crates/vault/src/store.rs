@@ -34,6 +34,9 @@ pub trait BlobStore: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
     /// Durability barrier: once this returns, every committed blob survives power loss.
     fn sync(&self) -> Result<()>;
+    /// Delete a blob. Only for undoing what the current writer committed and never logged
+    /// (a failed import rolls back); nothing the log names is ever removed.
+    fn remove(&self, key: &str) -> Result<()>;
     /// Where a key lives, for messages.
     fn locate(&self, key: &str) -> String;
 }
@@ -192,6 +195,15 @@ impl BlobStore for FsStore {
             return Err(io_at(&self.root)(io::Error::last_os_error()));
         }
         Ok(())
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        let path = self.path(key);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_at(&path)(e)),
+        }
     }
 
     fn locate(&self, key: &str) -> String {

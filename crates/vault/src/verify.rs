@@ -14,6 +14,7 @@ use athar_tlog::Hash;
 use crate::envelope;
 use crate::error::Result;
 use crate::event::SignedEvent;
+use crate::feed::{self, FeedRef};
 use crate::log;
 use crate::vault::{parse_sha256, Vault, CHECKPOINT_PREFIX};
 
@@ -38,6 +39,8 @@ pub struct Report {
     pub objects_checked: u64,
     pub bytes_checked: u64,
     pub checkpoints: u64,
+    /// Feed segments of sources and partners that the log names, re-checked.
+    pub feeds: u64,
     pub sample_percent: Option<f64>,
     pub problems: Vec<Finding>,
     pub warnings: Vec<Finding>,
@@ -87,6 +90,7 @@ pub fn verify(
 
     let scan = scan_log(vault, &problems, &mut report)?;
     check_checkpoints(vault, &scan.leaves, &problems, &mut report)?;
+    check_feeds(vault, &scan.feeds, &problems, &mut report);
     check_objects(
         vault,
         &scan.objects,
@@ -106,6 +110,8 @@ struct LogScan {
     leaves: Vec<Hash>,
     /// Objects the log names, with the size it records for them.
     objects: HashMap<[u8; 32], Option<u64>>,
+    /// Feed segments named by transfer events.
+    feeds: Vec<(u64, FeedRef)>,
 }
 
 fn scan_log(vault: &Vault, problems: &Found, report: &mut Report) -> Result<LogScan> {
@@ -115,6 +121,7 @@ fn scan_log(vault: &Vault, problems: &Found, report: &mut Report) -> Result<LogS
     let mut scan = LogScan {
         leaves: Vec::new(),
         objects: HashMap::new(),
+        feeds: Vec::new(),
     };
     let before = problems.0.lock().expect("not poisoned").len();
     let mut expected = 1u64;
@@ -164,6 +171,9 @@ fn scan_log(vault: &Vault, problems: &Found, report: &mut Report) -> Result<LogS
                 Err(e) => problems.add(format!("event {position}"), format!("in {key}: {e}")),
                 Ok(ev) => {
                     check_event(&ev, expected, prev, &actor, problems);
+                    if let Some(f) = FeedRef::from_details(&ev.event.details) {
+                        scan.feeds.push((ev.event.seq, f));
+                    }
                     for sha in &ev.event.objects {
                         match parse_sha256(sha) {
                             Ok(d) => {
@@ -288,6 +298,37 @@ fn check_checkpoints(
         }
     }
     Ok(())
+}
+
+/// Every feed segment the log names: present, decryptable, each line signed by its
+/// custodian, numbered and chained, ending at the head the log recorded; consecutive
+/// segments of one custodian chain onto each other.
+fn check_feeds(vault: &Vault, feeds: &[(u64, FeedRef)], problems: &Found, report: &mut Report) {
+    let mut sorted: Vec<&(u64, FeedRef)> = feeds.iter().collect();
+    sorted.sort_by(|a, b| (&a.1.actor, a.1.first).cmp(&(&b.1.actor, b.1.first)));
+    let mut heads: HashMap<(&str, u64), Hash> = HashMap::new();
+    for (seq, r) in sorted {
+        report.feeds += 1;
+        let subject = format!("feed {} (event {seq})", r.key);
+        let lines = match feed::read(vault, &r.key) {
+            Ok(lines) => lines,
+            Err(e) => {
+                problems.add(subject, format!("cannot be read: {e}"));
+                continue;
+            }
+        };
+        let prev = if r.first == 1 {
+            Some([0; 32])
+        } else {
+            heads.get(&(r.actor.as_str(), r.first - 1)).copied()
+        };
+        for p in feed::check(&lines, r, prev) {
+            problems.add(&subject, p);
+        }
+        if let Some(h) = hex::decode(&r.head).ok().and_then(|b| b.try_into().ok()) {
+            heads.insert((r.actor.as_str(), r.last), h);
+        }
+    }
 }
 
 fn check_objects(
