@@ -72,6 +72,7 @@ fn wait_rss(child: &std::process::Child) -> (f64, i32) {
 }
 
 #[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4 in wait_rss, to read its peak memory
 fn multi_gb_file_is_streamed_and_files_vanishing_mid_walk_are_reported() {
     let tv = TestVault::new();
     let src = tv.dir.path().join("drive");
