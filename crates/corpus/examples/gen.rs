@@ -7,7 +7,9 @@ use athar_corpus::{generate, CorpusOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = args.get(1).expect("usage: gen DIR [BODIES] [SEED] [THREADS]");
+    let dir = args
+        .get(1)
+        .expect("usage: gen DIR [BODIES] [SEED] [THREADS]");
     let mut opts = CorpusOptions::default();
     if let Some(b) = args.get(2) {
         opts.bodies = b.parse().expect("bodies");

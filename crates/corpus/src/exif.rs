@@ -137,7 +137,19 @@ pub(crate) fn build(info: &ExifInfo) -> Vec<u8> {
             tag: 0x9000,
             typ: UNDEFINED,
             count: 4,
-            data: b"0230".to_vec(),
+            data: b"0231".to_vec(),
+        },
+        Entry {
+            tag: 0x9101, // ComponentsConfiguration: Y Cb Cr -
+            typ: UNDEFINED,
+            count: 4,
+            data: vec![1, 2, 3, 0],
+        },
+        Entry {
+            tag: 0xA000, // FlashpixVersion
+            typ: UNDEFINED,
+            count: 4,
+            data: b"0100".to_vec(),
         },
         ascii(0x9003, info.datetime),
         ascii(0x9004, info.datetime),
@@ -161,22 +173,28 @@ pub(crate) fn build(info: &ExifInfo) -> Vec<u8> {
     buf
 }
 
-/// Replace the encoder's JFIF APP0 segment by an Exif APP1 segment, as a
-/// camera would write it: `SOI, APP1(Exif), <rest of the encoder output>`.
-pub(crate) fn splice(jpeg: &[u8], exif_payload: &[u8]) -> Vec<u8> {
-    assert!(jpeg.len() > 4 && jpeg[0] == 0xFF && jpeg[1] == 0xD8, "not a JPEG");
-    let mut rest = &jpeg[2..];
-    if rest.len() > 4 && rest[0] == 0xFF && rest[1] == 0xE0 {
-        let len = u16::from_be_bytes([rest[2], rest[3]]) as usize;
-        rest = &rest[2 + len..];
+/// The byte range of an encoder output that follows SOI and the JFIF APP0
+/// segment (which a camera would not write; the Exif APP1 replaces it).
+pub(crate) fn after_app0(jpeg: &[u8]) -> std::ops::Range<usize> {
+    assert!(
+        jpeg.len() > 4 && jpeg[0] == 0xFF && jpeg[1] == 0xD8,
+        "not a JPEG"
+    );
+    let mut start = 2;
+    if jpeg[2] == 0xFF && jpeg[3] == 0xE0 {
+        start += 2 + u16::from_be_bytes([jpeg[4], jpeg[5]]) as usize;
     }
-    let seg_len = exif_payload.len() + 2;
+    start..jpeg.len()
+}
+
+/// The complete APP1 segment (marker, length, payload).
+pub(crate) fn segment(payload: &[u8]) -> Vec<u8> {
+    let seg_len = payload.len() + 2;
     assert!(seg_len <= 0xFFFF, "Exif segment too large");
-    let mut out = Vec::with_capacity(jpeg.len() + seg_len + 2);
-    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xE1]);
+    let mut out = Vec::with_capacity(seg_len + 2);
+    out.extend_from_slice(&[0xFF, 0xE1]);
     out.extend_from_slice(&(seg_len as u16).to_be_bytes());
-    out.extend_from_slice(exif_payload);
-    out.extend_from_slice(rest);
+    out.extend_from_slice(payload);
     out
 }
 

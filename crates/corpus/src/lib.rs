@@ -132,25 +132,26 @@ fn check_options(opts: &CorpusOptions) -> Result<(), CorpusError> {
     Ok(())
 }
 
-/// Encode one photo as it would be written to disk (JPEG with Exif APP1),
-/// given the camera's PRNU pattern at this resolution
-/// (see [`prnu_pattern`]).
-pub fn render_jpeg_with(
+/// Render and encode one photo into `scratch`; returns the Exif APP1
+/// segment and the encoder output after SOI and JFIF APP0. The file is
+/// `FF D8` + segment + rest.
+fn encode_parts(
     opts: &CorpusOptions,
     photo: &PhotoPlan,
     prnu: &[f32],
-) -> Result<Vec<u8>, CorpusError> {
+    scratch: &mut Scratch,
+) -> Result<(Vec<u8>, std::ops::Range<usize>), CorpusError> {
     check_options(opts)?;
     let (w, h) = (opts.width as usize, opts.height as usize);
-    let pixels = render::render_rgb(opts.seed, photo, w, h, prnu);
+    render::render_rgb(opts.seed, photo, w, h, prnu, &mut scratch.render);
     let cam = photo.camera();
-    let mut jpeg = Vec::with_capacity(w * h / 2);
-    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, cam.quality);
+    scratch.jpeg.clear();
+    let mut enc = jpeg_encoder::Encoder::new(&mut scratch.jpeg, cam.quality);
     let sampling = jpeg_encoder::SamplingFactor::from_factors(cam.subsampling.0, cam.subsampling.1)
         .expect("valid sampling factors");
     enc.set_sampling_factor(sampling);
     enc.encode(
-        &pixels,
+        &scratch.render.rgb,
         opts.width as u16,
         opts.height as u16,
         jpeg_encoder::ColorType::Rgb,
@@ -172,7 +173,31 @@ pub fn render_jpeg_with(
         width: opts.width,
         height: opts.height,
     });
-    Ok(exif::splice(&jpeg, &payload))
+    let rest = exif::after_app0(&scratch.jpeg);
+    Ok((exif::segment(&payload), rest))
+}
+
+/// Per-thread reusable buffers.
+#[derive(Default)]
+struct Scratch {
+    render: render::Scratch,
+    jpeg: Vec<u8>,
+}
+
+/// Encode one photo as it would be written to disk (JPEG with Exif APP1),
+/// given the camera's PRNU pattern at this resolution (see [`prnu_pattern`]).
+pub fn render_jpeg_with(
+    opts: &CorpusOptions,
+    photo: &PhotoPlan,
+    prnu: &[f32],
+) -> Result<Vec<u8>, CorpusError> {
+    let mut scratch = Scratch::default();
+    let (seg, rest) = encode_parts(opts, photo, prnu, &mut scratch)?;
+    let mut out = Vec::with_capacity(2 + seg.len() + rest.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    out.extend_from_slice(&seg);
+    out.extend_from_slice(&scratch.jpeg[rest]);
+    Ok(out)
 }
 
 /// Encode one photo; computes the camera pattern itself (slow when called
@@ -181,6 +206,29 @@ pub fn render_jpeg(opts: &CorpusOptions, photo: &PhotoPlan) -> Result<Vec<u8>, C
     check_options(opts)?;
     let prnu = prnu_pattern(photo.camera(), opts.width, opts.height);
     render_jpeg_with(opts, photo, &prnu)
+}
+
+/// Write one photo; returns (sha256 hex, size).
+fn write_photo(
+    dir: &Path,
+    opts: &CorpusOptions,
+    photo: &PhotoPlan,
+    prnu: &[f32],
+    scratch: &mut Scratch,
+) -> Result<(String, u64), CorpusError> {
+    let (seg, rest) = encode_parts(opts, photo, prnu, scratch)?;
+    let body = &scratch.jpeg[rest];
+    let mut sha = Sha256::new();
+    sha.update([0xFF, 0xD8]);
+    sha.update(&seg);
+    sha.update(body);
+    let path = dir.join(&photo.path);
+    let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+    f.write_all(&[0xFF, 0xD8])
+        .and_then(|_| f.write_all(&seg))
+        .and_then(|_| f.write_all(body))
+        .map_err(io_err(&path))?;
+    Ok((hex(&sha.finalize()), (2 + seg.len() + body.len()) as u64))
 }
 
 fn prepare_dir(dir: &Path) -> Result<(), CorpusError> {
@@ -236,9 +284,7 @@ fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64) -> String {
         o(&p.branch),
         o(&p.report),
         p.hospital.into(),
-        p.names_have_numbers
-            .map_or("", |n| n.as_str())
-            .into(),
+        p.names_have_numbers.map_or("", |n| n.as_str()).into(),
         p.card.map_or("", |c| c.as_str()).into(),
         cam.make.into(),
         cam.model.into(),
@@ -314,34 +360,34 @@ pub fn generate(
 
     // Photos, in parallel; results land in their plan slot.
     let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
+    let done = Mutex::new(0usize);
     let failed = AtomicBool::new(false);
     let results: Vec<Mutex<Option<(String, u64)>>> = (0..total).map(|_| Mutex::new(None)).collect();
     let first_error: Mutex<Option<CorpusError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..threads.min(total.max(1)) {
-            s.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(p) = photos.get(i) else { break };
-                let prnu = patterns[p.camera].as_deref().expect("pattern computed");
-                let r = render_jpeg_with(opts, p, prnu).and_then(|bytes| {
-                    let path = dir.join(&p.path);
-                    fs::write(&path, &bytes).map_err(io_err(&path))?;
-                    Ok((hex(&Sha256::digest(&bytes)), bytes.len() as u64))
-                });
-                match r {
-                    Ok(v) => {
-                        *results[i].lock().unwrap() = Some(v);
-                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        progress(d, total);
-                    }
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        first_error.lock().unwrap().get_or_insert(e);
+            s.spawn(|| {
+                let mut scratch = Scratch::default();
+                loop {
+                    if failed.load(Ordering::Relaxed) {
                         break;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = photos.get(i) else { break };
+                    let prnu = patterns[p.camera].as_deref().expect("pattern computed");
+                    match write_photo(dir, opts, p, prnu, &mut scratch) {
+                        Ok(v) => {
+                            *results[i].lock().unwrap() = Some(v);
+                            // Under the lock, so the callback sees `done` in order.
+                            let mut d = done.lock().unwrap();
+                            *d += 1;
+                            progress(*d, total);
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            first_error.lock().unwrap().get_or_insert(e);
+                            break;
+                        }
                     }
                 }
             });

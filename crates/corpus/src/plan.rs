@@ -393,13 +393,26 @@ struct Session {
     distractors: Vec<Scene>,
 }
 
-/// Unique folder name within a parent (appends ` (2)`, ` (3)`, ...).
+/// Unique folder name within a parent: appends Arabic letters (` ب`, ` ج`,
+/// ...), never digits, so that a folder without numbers stays without numbers.
 fn unique(used: &mut BTreeSet<String>, name: String) -> String {
+    const LETTERS: [char; 13] = [
+        'ب', 'ج', 'د', 'ه', 'و', 'ز', 'ح', 'ط', 'ي', 'ك', 'ل', 'م', 'ن',
+    ];
     if used.insert(name.clone()) {
         return name;
     }
-    for k in 2.. {
-        let n = format!("{name} ({k})");
+    for mut k in 0usize.. {
+        let mut suffix = String::new();
+        loop {
+            suffix.insert(0, LETTERS[k % LETTERS.len()]);
+            k /= LETTERS.len();
+            if k == 0 {
+                break;
+            }
+            k -= 1;
+        }
+        let n = format!("{name} {suffix}");
         if used.insert(n.clone()) {
             return n;
         }
@@ -559,12 +572,12 @@ pub fn plan(opts: &CorpusOptions) -> Vec<PhotoPlan> {
             } else {
                 let c = detainee_ctr
                     .entry(dr.branch)
-                    .or_insert_with(|| rng.gen_range(100..1500));
+                    .or_insert_with(|| rng.gen_range(500..5000));
                 *c += rng.gen_range(1..=25);
                 let detainee = c.to_string();
                 let r = report_ctr
                     .entry((ph.hospital, y))
-                    .or_insert_with(|| rng.gen_range(1..200));
+                    .or_insert_with(|| rng.gen_range(100..2500));
                 *r += rng.gen_range(1..=6);
                 let report = format!("{}/{:02}", r, y % 100);
                 (detainee, dr.branch.to_string(), report)
@@ -585,6 +598,11 @@ pub fn plan(opts: &CorpusOptions) -> Vec<PhotoPlan> {
             body_index += 1;
         }
 
+        // A camera counter never wraps inside a folder: like a photographer
+        // formatting the card, numbering restarts before the day's shots.
+        if counters[s.camera] as usize + events.len() > 9999 {
+            counters[s.camera] = 1;
+        }
         let mut t = start;
         for (ev, gap) in events.iter().zip(&gaps) {
             t += gap;
@@ -600,7 +618,7 @@ pub fn plan(opts: &CorpusOptions) -> Vec<PhotoPlan> {
             let cam = &CAMERAS[s.camera];
             let ctr = &mut counters[s.camera];
             let camera_name = format!("{}{:04}.JPG", cam.file_prefix, ctr);
-            *ctr = if *ctr >= 9999 { 1 } else { *ctr + 1 };
+            *ctr += 1;
             let index = out.len();
             let row = match *ev {
                 Ev::Distractor(scene) => PhotoPlan {

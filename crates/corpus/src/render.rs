@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::camera::Camera;
 use crate::card::{self, CARD_H, CARD_W};
 use crate::noise::{
-    gauss4, h01, lerp3, mix, scale3, smoothstep, snoise, value_noise, FastRng,
+    fract, fsin, gauss_table, h01, ifloor, lerp3, mix, scale3, smoothstep, snoise, splitmix,
+    value_noise, GAUSS_BITS,
 };
 use crate::plan::{CardKind, PhotoPlan, Scene};
 
@@ -146,12 +147,15 @@ impl Floor {
         if let Some(t) = &self.tiles {
             let tx = x * t.inv;
             let ty = y * t.inv;
-            let (fx, fy) = (tx - tx.floor(), ty - ty.floor());
-            if fx < t.grout || fy < t.grout {
-                k *= t.dark;
-            } else {
-                k *= 1.0 + t.var * (h01(tx.floor() as i32, ty.floor() as i32, self.seed) - 0.5);
-            }
+            let (ix, iy) = (ifloor(tx), ifloor(ty));
+            let (fx, fy) = (tx - ix as f32, ty - iy as f32);
+            // Distance to the nearest grout line (lines on integer coordinates),
+            // with a soft edge of about one grid step.
+            let d = fx.min(1.0 - fx).min(fy).min(1.0 - fy);
+            let e = 0.0015 * t.inv;
+            let inside = smoothstep(t.grout * 0.5 - e, t.grout * 0.5 + e, d);
+            let tile = 1.0 + t.var * (h01(ix, iy, self.seed) - 0.5);
+            k *= t.dark + (tile - t.dark) * inside;
         }
         scale3(self.base, k)
     }
@@ -351,29 +355,33 @@ impl BodyScene {
 impl Shade for BodyScene {
     #[inline]
     fn shade(&self, x: f32, y: f32) -> [f32; 3] {
-        let mut c = self.floor.shade(x, y);
-        let f = &self.fig;
-        let (ds, _, _) = f.dist(x - f.sx, y - f.sy);
-        if ds < 0.03 {
-            c = scale3(c, 1.0 - 0.45 * (1.0 - smoothstep(-0.01, 0.03, ds)));
-        }
-        let (d, t, q) = f.dist(x, y);
         const AA: f32 = 0.0012;
-        if d < AA {
+        // The card itself is painted at full resolution by `Overlay`.
+        let card = self.card.as_ref();
+        let f = &self.fig;
+        let (d, t, q) = f.dist(x, y);
+        let fig = || {
             let n = q.min(1.0);
             let round = (1.0 - n * n).max(0.0).sqrt();
-            let fold = 1.0 + f.fold_amp * (t * f.fold_freq + f.fold_phase + n * 2.5).sin();
-            let fc = scale3(f.color, (0.5 + 0.5 * round) * fold);
-            c = lerp3(c, fc, smoothstep(AA, -AA, d));
-        }
-        if let Some(card) = &self.card {
-            if let Some((u, v)) = card.local(x, y) {
-                return if card.bitmap[v * CARD_W + u] {
-                    card.ink
-                } else {
-                    card.paper
-                };
+            let fold = 1.0 + f.fold_amp * fsin(t * f.fold_freq + f.fold_phase + n * 2.5);
+            scale3(f.color, (0.5 + 0.5 * round) * fold)
+        };
+        let mut c = if d < -AA {
+            fig()
+        } else {
+            let mut c = self.floor.shade(x, y);
+            if d < 0.045 {
+                let (ds, _, _) = f.dist(x - f.sx, y - f.sy);
+                if ds < 0.03 {
+                    c = scale3(c, 1.0 - 0.45 * (1.0 - smoothstep(-0.01, 0.03, ds)));
+                }
             }
+            if d < AA {
+                c = lerp3(c, fig(), smoothstep(AA, -AA, d));
+            }
+            c
+        };
+        if let Some(card) = card {
             if card.local(x - card.sx, y - card.sy).is_some() {
                 c = scale3(c, 0.7);
             }
@@ -416,7 +424,7 @@ impl Shade for Corridor {
         let c = if rx > ry {
             let s = dy / (rx * self.b);
             let side = (dx > 0.0) as i32;
-            let cell = (depth * 1.2).floor() as i32;
+            let cell = ifloor(depth * 1.2);
             let f = depth * 1.2 - cell as f32;
             if h01(cell, side, self.seed) < self.density && f > 0.25 && f < 0.6 && s > -0.35 {
                 self.door
@@ -430,10 +438,10 @@ impl Shade for Corridor {
         } else {
             let c = dx / (ry * self.a);
             if dy > 0.0 {
-                let g = (depth * 2.0).fract() < 0.05 || ((c + 1.0) * 3.0).fract() < 0.04;
+                let g = fract(depth * 2.0) < 0.05 || fract((c + 1.0) * 3.0) < 0.04;
                 scale3(self.floor, if g { 0.7 } else { 1.0 })
             } else {
-                let f = (depth * 0.8).fract();
+                let f = fract(depth * 0.8);
                 if f > 0.4 && f < 0.55 && c.abs() < 0.25 {
                     [250.0, 250.0, 245.0]
                 } else {
@@ -441,7 +449,10 @@ impl Shade for Corridor {
                 }
             }
         };
-        scale3(c, bright * (1.0 + 0.04 * snoise(x * 30.0, y * 30.0, self.seed ^ 9)))
+        scale3(
+            c,
+            bright * (1.0 + 0.04 * snoise(x * 30.0, y * 30.0, self.seed ^ 9)),
+        )
     }
 }
 
@@ -542,7 +553,7 @@ fn wall(rng: &mut ChaCha8Rng, aspect: f32) -> Wall {
             }
         })
         .collect();
-    let top = grey(rng, 120.0, 230.0, 0.15);
+    let top = grey(rng, 110.0, 215.0, 0.15);
     Wall {
         top,
         bottom: scale3(top, rng.gen_range(0.6..1.1)),
@@ -595,7 +606,7 @@ impl Shade for Document {
         let tw = 2.0 * self.hw - 2.0 * self.margin;
         let (tu, tv) = (u - self.margin, v - self.margin);
         if tu >= 0.0 && tu < tw && tv >= 0.0 && tv < 2.0 * self.hh - 2.0 * self.margin {
-            let row = (tv / self.row_h).floor() as i32;
+            let row = ifloor(tv / self.row_h);
             let fv = tv / self.row_h - row as f32;
             let header = row < self.header_rows;
             let band = if header { 0.75 } else { 0.5 };
@@ -613,11 +624,11 @@ impl Shade for Document {
                 } else {
                     self.char_w
                 };
-                let col = (tu / cw).floor() as i32;
+                let col = ifloor(tu / cw);
                 let frac = tu / tw;
                 if frac >= start
                     && frac < start + len
-                    && (tu / cw).fract() < 0.8
+                    && fract(tu / cw) < 0.8
                     && h01(col, row, self.seed ^ 0x77) > 0.17
                 {
                     c = self.ink;
@@ -638,7 +649,11 @@ fn document(rng: &mut ChaCha8Rng, aspect: f32) -> Document {
     let hh = rng.gen_range(0.28..0.55);
     let tilt = deg(rng.gen_range(-7.0..7.0));
     let margin = rng.gen_range(0.03..0.07);
-    let stamp_colors = [[60.0, 70.0, 170.0], [120.0, 50.0, 140.0], [40.0, 90.0, 160.0]];
+    let stamp_colors = [
+        [60.0, 70.0, 170.0],
+        [120.0, 50.0, 140.0],
+        [40.0, 90.0, 160.0],
+    ];
     Document {
         bg: grey(rng, 40.0, 140.0, 0.25),
         paper: grey(rng, 215.0, 245.0, 0.03),
@@ -664,9 +679,22 @@ fn document(rng: &mut ChaCha8Rng, aspect: f32) -> Document {
 }
 
 enum Shape {
-    Disk { r: f32, rim: f32 },
-    Rect { hw: f32, hh: f32, cos: f32, sin: f32 },
-    Ellipse { rx: f32, ry: f32, cos: f32, sin: f32 },
+    Disk {
+        r: f32,
+        rim: f32,
+    },
+    Rect {
+        hw: f32,
+        hh: f32,
+        cos: f32,
+        sin: f32,
+    },
+    Ellipse {
+        rx: f32,
+        ry: f32,
+        cos: f32,
+        sin: f32,
+    },
 }
 
 struct Obj {
@@ -724,9 +752,13 @@ impl Shade for Table {
         let xr = x * self.cos + y * self.sin;
         let yr = -x * self.sin + y * self.cos;
         let g = 0.5 * snoise(xr * 4.0, yr * 60.0, self.seed)
-            + 0.08 * (yr * self.grain + 6.0 * snoise(xr * 3.0, yr * 3.0, self.seed ^ 3)).sin();
+            + 0.08 * fsin(yr * self.grain + 6.0 * snoise(xr * 3.0, yr * 3.0, self.seed ^ 3));
         let mut k = 1.0 + 0.15 * g;
-        if self.objs.iter().any(|o| o.hit(x - self.sx, y - self.sy).is_some()) {
+        if self
+            .objs
+            .iter()
+            .any(|o| o.hit(x - self.sx, y - self.sy).is_some())
+        {
             k *= 0.62;
         }
         scale3(self.wood, k)
@@ -827,8 +859,8 @@ impl Shade for Outdoor {
         for b in &self.buildings {
             if x >= b.x0 && x < b.x1 && y >= b.top {
                 if b.windows {
-                    let fx = ((x - b.x0) / 0.025).fract();
-                    let fy = ((y - b.top) / 0.03).fract();
+                    let fx = fract((x - b.x0) / 0.025);
+                    let fy = fract((y - b.top) / 0.03);
                     if fx > 0.3 && fx < 0.7 && fy > 0.3 && fy < 0.7 {
                         return scale3(b.color, 0.45);
                     }
@@ -839,7 +871,11 @@ impl Shade for Outdoor {
         let sky = lerp3(self.sky_top, self.sky_low, (y / hy).clamp(0.0, 1.0));
         let n = 0.65 * value_noise(x * 4.0, y * 10.0, self.seed ^ 1)
             + 0.35 * value_noise(x * 12.0, y * 24.0, self.seed ^ 2);
-        lerp3(sky, [245.0, 245.0, 245.0], smoothstep(self.cloud, self.cloud + 0.15, n))
+        lerp3(
+            sky,
+            [245.0, 245.0, 245.0],
+            smoothstep(self.cloud, self.cloud + 0.15, n),
+        )
     }
 }
 
@@ -890,17 +926,26 @@ fn outdoor(rng: &mut ChaCha8Rng, aspect: f32) -> Outdoor {
 
 // ------------------------------------------------------------ pipeline
 
-/// Evaluate `scene` on the half-resolution grid: grid point `(gx, gy)` is
-/// full-resolution pixel `(2gx, 2gy)`. Returns RGB f32 rows of `w/2 + 1`.
-fn grid<S: Shade>(scene: &S, view: &View, light: &Light, w: usize, h: usize) -> Vec<f32> {
-    let gw = w / 2 + 1;
-    let gh = h / 2 + 1;
+/// Grid step: the scene is evaluated on every `STEP`-th pixel in both
+/// directions and upsampled bilinearly; the card is drawn at full resolution
+/// on top (see [`Overlay`]).
+const STEP: usize = 4;
+
+fn grid_dims(w: usize, h: usize) -> (usize, usize) {
+    (w / STEP + 2, h / STEP + 2)
+}
+
+/// Evaluate `scene` on the coarse grid: grid point `(gx, gy)` is the centre
+/// of full-resolution pixel `(STEP*gx, STEP*gy)`. Interleaved RGB f32.
+fn grid<S: Shade>(scene: &S, view: &View, light: &Light, w: usize, h: usize, out: &mut Vec<f32>) {
+    let (gw, gh) = grid_dims(w, h);
     let inv_w = 1.0 / w as f32;
-    let mut out = Vec::with_capacity(gw * gh * 3);
+    out.clear();
+    out.reserve(gw * gh * 3);
     for gy in 0..gh {
-        let v = (2 * gy) as f32 * inv_w + 0.5 * inv_w;
+        let v = ((STEP * gy) as f32 + 0.5) * inv_w;
         for gx in 0..gw {
-            let u = (2 * gx) as f32 * inv_w + 0.5 * inv_w;
+            let u = ((STEP * gx) as f32 + 0.5) * inv_w;
             let (x, y) = view.map(u, v);
             let c = scene.shade(x, y);
             let l = light.factor(u, v);
@@ -909,78 +954,337 @@ fn grid<S: Shade>(scene: &S, view: &View, light: &Light, w: usize, h: usize) -> 
             out.push(c[2] * l * light.wb[2]);
         }
     }
-    out
 }
 
-/// Upsample the grid and add the sensor: PRNU gain and shot/read noise.
-fn develop(g: &[f32], w: usize, h: usize, gain: &[f32], cam: &Camera, rng: &mut FastRng) -> Vec<u8> {
-    let gw = w / 2 + 1;
-    let mut out = vec![0u8; w * h * 3];
-    let mut mid = vec![0f32; gw * 3];
-    let (s0, s1) = (cam.noise.0, cam.noise.1 / 255.0);
-    for py in 0..h {
-        let gy = py / 2;
-        let r0 = &g[gy * gw * 3..(gy + 1) * gw * 3];
-        let row: &[f32] = if py % 2 == 0 {
-            r0
-        } else {
-            let r1 = &g[(gy + 1) * gw * 3..(gy + 2) * gw * 3];
-            for ((m, a), b) in mid.iter_mut().zip(r0).zip(r1) {
-                *m = 0.5 * (a + b);
-            }
-            &mid
-        };
-        let orow = &mut out[py * w * 3..(py + 1) * w * 3];
-        let grow = &gain[py * w..(py + 1) * w];
-        for (px, (o, &k)) in orow.chunks_exact_mut(3).zip(grow).enumerate() {
-            let i = px / 2 * 3;
-            let (r, gg, b) = if px % 2 == 0 {
-                (row[i], row[i + 1], row[i + 2])
-            } else {
-                (
-                    0.5 * (row[i] + row[i + 3]),
-                    0.5 * (row[i + 1] + row[i + 4]),
-                    0.5 * (row[i + 2] + row[i + 5]),
-                )
-            };
-            let n = rng.next_u64();
-            let sigma = s0 + s1 * gg.clamp(0.0, 255.0);
-            let lum = gauss4(n as u32) * sigma;
-            let cr = ((n >> 32) & 0xFF) as f32 - 127.5;
-            let cb = ((n >> 40) & 0xFF) as f32 - 127.5;
-            let cg = 0.006 * sigma;
-            o[0] = (r * k + lum + cr * cg + 0.5) as u8;
-            o[1] = (gg * k + lum + 0.5) as u8;
-            o[2] = (b * k + lum + cb * cg + 0.5) as u8;
+/// Round to nearest and saturate to 0..=255, branch-free (the low mantissa
+/// bits of `x + 1.5 * 2^23` are the rounded integer), so loops vectorise.
+/// `max`/`min` rather than `clamp`: maps NaN to 0 instead of propagating it.
+#[inline]
+#[allow(clippy::manual_clamp)]
+fn to_u8(x: f32) -> u8 {
+    (x.max(0.0).min(255.0) + 12_582_912.0).to_bits() as u8
+}
+
+/// Linear `STEP`x upsampling of one grid row.
+#[inline]
+fn upsample_row(src: &[f32], dst: &mut [f32]) {
+    const F: [f32; STEP] = [0.0, 0.25, 0.5, 0.75];
+    let n = dst.len() / STEP;
+    let src = &src[..n + 2];
+    let (body, tail) = dst.split_at_mut(n * STEP);
+    for (j, quad) in body.chunks_exact_mut(STEP).enumerate() {
+        let a = src[j];
+        let d = src[j + 1] - a;
+        for (q, f) in quad.iter_mut().zip(F) {
+            *q = a + d * f;
         }
     }
-    out
+    let (a, d) = (src[n], src[n + 1] - src[n]);
+    for (q, f) in tail.iter_mut().zip(F) {
+        *q = a + d * f;
+    }
 }
 
-/// Render the RGB8 pixels of `photo` (`w * h * 3` bytes).
-pub(crate) fn render_rgb(seed: u64, photo: &PhotoPlan, w: usize, h: usize, gain: &[f32]) -> Vec<u8> {
+/// The card, drawn per pixel at full resolution with 4x supersampling.
+pub(crate) struct Overlay<'a> {
+    card: &'a CardPaint,
+    view: View,
+    light: &'a Light,
+    /// Pixel bounding box (inclusive-exclusive).
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    inv_w: f32,
+}
+
+impl<'a> Overlay<'a> {
+    fn new(card: &'a CardPaint, view: View, light: &'a Light, w: usize, h: usize) -> Self {
+        let (mut x0, mut x1, mut y0, mut y1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+        for (x, y) in card.corners() {
+            let (u, v) = view.unmap(x, y);
+            x0 = x0.min(u * w as f32);
+            x1 = x1.max(u * w as f32);
+            y0 = y0.min(v * w as f32);
+            y1 = y1.max(v * w as f32);
+        }
+        let clampi = |v: f32, hi: usize| (v.max(0.0) as usize).min(hi);
+        Overlay {
+            card,
+            view,
+            light,
+            x0: clampi(x0 - 2.0, w),
+            x1: clampi(x1 + 3.0, w),
+            y0: clampi(y0 - 2.0, h),
+            y1: clampi(y1 + 3.0, h),
+            inv_w: 1.0 / w as f32,
+        }
+    }
+
+    /// Paint row `py` of the upsampled planes.
+    fn paint(&self, py: usize, r: &mut [f32], g: &mut [f32], b: &mut [f32]) {
+        if py < self.y0 || py >= self.y1 {
+            return;
+        }
+        const SUB: [f32; 2] = [0.25, 0.75];
+        for px in self.x0..self.x1 {
+            let mut acc = [0f32; 3];
+            let mut hits = 0u32;
+            for sy in SUB {
+                for sx in SUB {
+                    let u = (px as f32 + sx) * self.inv_w;
+                    let v = (py as f32 + sy) * self.inv_w;
+                    let (x, y) = self.view.map(u, v);
+                    if let Some((cu, cv)) = self.card.local(x, y) {
+                        let c = if self.card.bitmap[cv * CARD_W + cu] {
+                            self.card.ink
+                        } else {
+                            self.card.paper
+                        };
+                        acc[0] += c[0];
+                        acc[1] += c[1];
+                        acc[2] += c[2];
+                        hits += 1;
+                    }
+                }
+            }
+            if hits == 0 {
+                continue;
+            }
+            let u = (px as f32 + 0.5) * self.inv_w;
+            let v = (py as f32 + 0.5) * self.inv_w;
+            let l = self.light.factor(u, v) * 0.25;
+            let keep = (4 - hits) as f32 * 0.25;
+            r[px] = r[px] * keep + acc[0] * l * self.light.wb[0];
+            g[px] = g[px] * keep + acc[1] * l * self.light.wb[1];
+            b[px] = b[px] * keep + acc[2] * l * self.light.wb[2];
+        }
+    }
+}
+
+/// Reusable per-thread buffers.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    grid: Vec<f32>,
+    /// RGB8 output of [`render_rgb`].
+    pub(crate) rgb: Vec<u8>,
+    rows: Vec<f32>,
+    q: Vec<u8>,
+}
+
+/// Upsample the grid, paint the card, and add the sensor: PRNU gain and
+/// shot/read noise. Written as simple per-row slice loops so they vectorise.
+#[allow(clippy::too_many_arguments)]
+fn develop(
+    g: &[f32],
+    w: usize,
+    h: usize,
+    gain: &[f32],
+    cam: &Camera,
+    seed: u64,
+    overlay: Option<&Overlay>,
+    scratch: &mut Scratch,
+) {
+    let (gw, _) = grid_dims(w, h);
+    let table = gauss_table();
+    scratch.rgb.clear();
+    scratch.rgb.resize(w * h * 3, 0);
+    scratch.rows.clear();
+    scratch.rows.resize(3 * gw + 3 * w, 0.0);
+    scratch.q.clear();
+    scratch.q.resize(3 * w, 0);
+    let (gr, rest) = scratch.rows.split_at_mut(gw);
+    let (gg, rest) = rest.split_at_mut(gw);
+    let (gb, rest) = rest.split_at_mut(gw);
+    let (ur, rest) = rest.split_at_mut(w);
+    let (ug, ub) = rest.split_at_mut(w);
+    let (qr, rest) = scratch.q.split_at_mut(w);
+    let (qg, qb) = rest.split_at_mut(w);
+    let (s0, s1) = (cam.noise.0, cam.noise.1 / 255.0);
+    let mask = (1u64 << GAUSS_BITS) - 1;
+    for py in 0..h {
+        let gy = py / STEP;
+        let fy = (py % STEP) as f32 / STEP as f32;
+        let r0 = &g[gy * gw * 3..(gy + 1) * gw * 3];
+        let r1 = &g[(gy + 1) * gw * 3..(gy + 2) * gw * 3];
+        for (i, (a, b)) in r0.chunks_exact(3).zip(r1.chunks_exact(3)).enumerate() {
+            gr[i] = a[0] + (b[0] - a[0]) * fy;
+            gg[i] = a[1] + (b[1] - a[1]) * fy;
+            gb[i] = a[2] + (b[2] - a[2]) * fy;
+        }
+        upsample_row(gr, ur);
+        upsample_row(gg, ug);
+        upsample_row(gb, ub);
+        if let Some(o) = overlay {
+            o.paint(py, ur, ug, ub);
+        }
+        // Sensor noise rows: luminance plus weaker independent chroma noise.
+        let o = splitmix(seed ^ (py as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let nl = &table[(o & mask) as usize..][..w];
+        let nr = &table[((o >> 21) & mask) as usize..][..w];
+        let nb = &table[((o >> 42) & mask) as usize..][..w];
+        let k = &gain[py * w..(py + 1) * w];
+        let (ur, ug, ub) = (&ur[..w], &ug[..w], &ub[..w]);
+        let (qr, qg, qb) = (&mut qr[..w], &mut qg[..w], &mut qb[..w]);
+        for px in 0..w {
+            let gv = ug[px];
+            #[allow(clippy::manual_clamp)]
+            let sigma = s0 + s1 * gv.max(0.0).min(255.0);
+            let n = nl[px] * sigma;
+            let cg = 0.35 * sigma;
+            qr[px] = to_u8(ur[px] * k[px] + n + nr[px] * cg);
+            qg[px] = to_u8(gv * k[px] + n);
+            qb[px] = to_u8(ub[px] * k[px] + n + nb[px] * cg);
+        }
+        let orow = &mut scratch.rgb[py * w * 3..(py + 1) * w * 3];
+        for (px, o) in orow.chunks_exact_mut(3).enumerate() {
+            o[0] = qr[px];
+            o[1] = qg[px];
+            o[2] = qb[px];
+        }
+    }
+}
+
+/// Render the RGB8 pixels of `photo` (`w * h * 3` bytes) into `scratch.rgb`.
+pub(crate) fn render_rgb(
+    seed: u64,
+    photo: &PhotoPlan,
+    w: usize,
+    h: usize,
+    gain: &[f32],
+    scratch: &mut Scratch,
+) {
     assert_eq!(gain.len(), w * h, "PRNU pattern size");
+    assert!(w <= crate::noise::GAUSS_PAD, "width too large");
     let aspect = h as f32 / w as f32;
     let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, TAG_PHOTO, photo.index as u64));
-    let g = match photo.scene {
+    let mut g = std::mem::take(&mut scratch.grid);
+    let cam = photo.camera();
+    match photo.scene {
         Scene::Body => {
             let scene = BodyScene::new(seed, photo, aspect);
             let view = scene.view(&mut rng, aspect);
             let light = Light::random(&mut rng, aspect);
-            grid(&scene, &view, &light, w, h)
+            grid(&scene, &view, &light, w, h, &mut g);
+            let overlay = scene
+                .card
+                .as_ref()
+                .map(|c| Overlay::new(c, view, &light, w, h));
+            develop(&g, w, h, gain, cam, rng.gen(), overlay.as_ref(), scratch);
         }
         other => {
             let view = View::identity(aspect);
             let light = Light::random(&mut rng, aspect);
             match other {
-                Scene::Corridor => grid(&corridor(&mut rng, aspect), &view, &light, w, h),
-                Scene::Wall => grid(&wall(&mut rng, aspect), &view, &light, w, h),
-                Scene::Document => grid(&document(&mut rng, aspect), &view, &light, w, h),
-                Scene::Table => grid(&table(&mut rng, aspect), &view, &light, w, h),
-                _ => grid(&outdoor(&mut rng, aspect), &view, &light, w, h),
+                Scene::Corridor => grid(&corridor(&mut rng, aspect), &view, &light, w, h, &mut g),
+                Scene::Wall => grid(&wall(&mut rng, aspect), &view, &light, w, h, &mut g),
+                Scene::Document => grid(&document(&mut rng, aspect), &view, &light, w, h, &mut g),
+                Scene::Table => grid(&table(&mut rng, aspect), &view, &light, w, h, &mut g),
+                _ => grid(&outdoor(&mut rng, aspect), &view, &light, w, h, &mut g),
             }
+            develop(&g, w, h, gain, cam, rng.gen(), None, scratch);
         }
     };
-    let mut noise = FastRng(rng.gen());
-    develop(&g, w, h, gain, photo.camera(), &mut noise)
+    scratch.grid = g;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::CAMERAS;
+    use crate::CorpusOptions;
+
+    /// The card's dots land where `card::*` says: sample the centre of every
+    /// dot in the rendered pixels and compare with the bitmap.
+    #[test]
+    fn card_dots_are_where_the_layout_says() {
+        let opts = CorpusOptions {
+            bodies: 6,
+            seed: 5,
+            width: 1000,
+            height: 750,
+            threads: 1,
+        };
+        let (w, h) = (1000usize, 750usize);
+        let aspect = h as f32 / w as f32;
+        let photos = crate::plan(&opts);
+        let gain = crate::camera::prnu_pattern(&CAMERAS[0], 1000, 750);
+        let mut checked = 0;
+        for p in photos
+            .iter()
+            .filter(|p| p.card == Some(CardKind::Numbers))
+            .step_by(5)
+            .take(3)
+        {
+            let mut sc = Scratch::default();
+            render_rgb(opts.seed, p, w, h, &gain, &mut sc);
+            // Same draws as render_rgb.
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(opts.seed, TAG_PHOTO, p.index as u64));
+            let scene = BodyScene::new(opts.seed, p, aspect);
+            let view = scene.view(&mut rng, aspect);
+            let card = scene.card.as_ref().unwrap();
+            let dot = 1.0 / card.inv_dot;
+            let (mut agree, mut total) = (0, 0);
+            for v in 0..CARD_H {
+                for u in 0..CARD_W {
+                    let lu = (u as f32 + 0.5 - CARD_W as f32 * 0.5) * dot;
+                    let lv = (v as f32 + 0.5 - CARD_H as f32 * 0.5) * dot;
+                    let x = card.cx + lu * card.cos - lv * card.sin;
+                    let y = card.cy + lu * card.sin + lv * card.cos;
+                    let (iu, iv) = view.unmap(x, y);
+                    let (px, py) = ((iu * w as f32) as usize, (iv * w as f32) as usize);
+                    let o = (py * w + px) * 3;
+                    let luma = (sc.rgb[o] as u32 + sc.rgb[o + 1] as u32 + sc.rgb[o + 2] as u32) / 3;
+                    agree += ((luma < 128) == card.bitmap[v * CARD_W + u]) as u32;
+                    total += 1;
+                }
+            }
+            assert!(agree * 1000 >= total * 995, "{}: {agree}/{total}", p.path);
+            checked += 1;
+        }
+        assert!(checked > 0);
+    }
+
+    /// `cargo test --release -p athar-corpus stage_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn stage_timing() {
+        let opts = CorpusOptions {
+            bodies: 10,
+            ..Default::default()
+        };
+        let (w, h) = (1600usize, 1200usize);
+        let photos = crate::plan(&opts);
+        let gain = crate::camera::prnu_pattern(&CAMERAS[0], 1600, 1200);
+        let mut sc = Scratch::default();
+        for scene in [
+            Scene::Body,
+            Scene::Corridor,
+            Scene::Wall,
+            Scene::Document,
+            Scene::Table,
+            Scene::Outdoor,
+        ] {
+            let p = photos.iter().find(|p| p.scene == scene).unwrap();
+            let mut best = std::time::Duration::MAX;
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                render_rgb(1, p, w, h, &gain, &mut sc);
+                best = best.min(t.elapsed());
+            }
+            let t = std::time::Instant::now();
+            let mut out = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_1);
+            enc.encode(&sc.rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            eprintln!(
+                "{:?}: render {:?} jpeg {:?} ({} KB)",
+                scene,
+                best,
+                t.elapsed(),
+                out.len() / 1000
+            );
+        }
+    }
 }
