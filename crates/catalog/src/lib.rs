@@ -3,12 +3,18 @@
 //!
 //! Queries go through the [`Catalog`] trait so another SQL engine can stand behind it.
 
+pub mod grouping;
+mod photos;
 mod projection;
+pub mod similar;
 mod sqlite;
 
 use serde::Serialize;
 
 pub use projection::{catch_up, rebuild};
+pub use photos::{
+    exif_time, CaseFilter, CaseRow, Pending, PhotoRow, Photos, Stats, GROUPING, METADATA_EXTRACTION,
+};
 pub use sqlite::SqliteCatalog;
 
 use athar_vault::SignedEvent;

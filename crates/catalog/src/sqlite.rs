@@ -54,6 +54,7 @@ impl SqliteCatalog {
              PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000;",
         )?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::photos::SCHEMA)?;
         Ok(SqliteCatalog { conn })
     }
 
@@ -74,6 +75,10 @@ impl SqliteCatalog {
             }
         }
         Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -104,8 +109,10 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, ev: &SignedEvent) -> Result<()> {
             params![sha, e.seq as i64],
         )?;
     }
+    // The first object of an ingestion or creation is the one stored (a creation also names
+    // its original).
     let stores_object = matches!(e.kind.as_str(), kind::INGESTION | kind::CREATION)
-        && e.objects.len() == 1
+        && !e.objects.is_empty()
         && e.details.contains_key("media_type");
     if stores_object {
         let sha = &e.objects[0];
@@ -125,6 +132,7 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, ev: &SignedEvent) -> Result<()> {
             )?;
         }
     }
+    crate::photos::apply(tx, ev)?;
     Ok(())
 }
 
@@ -288,6 +296,10 @@ impl Catalog for SqliteCatalog {
             ("event_objects", "sha256, seq"),
             ("objects", "sha256"),
             ("sightings", "seq, sha256"),
+            ("photos", "sha256"),
+            ("derivatives", "sha256"),
+            ("cases", "id"),
+            ("case_photos", "case_id, sha256"),
         ] {
             let mut stmt = self
                 .conn

@@ -36,6 +36,8 @@ pub struct Options {
     pub threads: Option<usize>,
     /// Files per logged batch.
     pub batch_files: usize,
+    /// Analyse new images afterwards.
+    pub analyze: bool,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
         Options {
             threads: None,
             batch_files: BATCH_FILES,
+            analyze: true,
         }
     }
 }
@@ -57,6 +60,9 @@ pub struct Summary {
     pub empty_files: u64,
     pub events: u64,
     pub rejected: Vec<Rejected>,
+    /// What the analysis step after ingest found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<crate::analyze::Summary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,7 +103,10 @@ pub fn run(
     pass: &PassArgs,
 ) -> Result<ExitCode> {
     let mut session = Session::open(root, pass, Access::Write)?;
-    let summary = ingest(&mut session, paths, opts, true)?;
+    let mut summary = ingest(&mut session, paths, opts, true)?;
+    if opts.analyze && summary.new > 0 {
+        summary.analysis = Some(crate::analyze::analyze(&mut session, opts.threads, !json_out)?);
+    }
     report(root, &summary, json_out);
     Ok(if summary.rejected.is_empty() {
         ExitCode::SUCCESS
@@ -494,5 +503,8 @@ fn report(root: &Path, s: &Summary, json_out: bool) {
     println!("  rejected      {}", s.rejected.len());
     for r in &s.rejected {
         println!("    {}: {}", r.path, r.reason);
+    }
+    if let Some(a) = &s.analysis {
+        crate::analyze::report(a, false);
     }
 }

@@ -1,11 +1,14 @@
 //! `athar`: keep photographic evidence safe from the first copy to the courtroom.
 
+mod analyze;
+mod cases;
 mod demo;
 mod ingest;
 mod inspect;
 mod output;
 mod passphrase;
 mod proofs;
+mod route;
 mod session;
 mod verify;
 
@@ -75,6 +78,9 @@ enum Command {
         /// Worker threads for hashing and encryption (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Skip image analysis after ingesting (run `athar analyze` later).
+        #[arg(long)]
+        no_analyze: bool,
         /// Files per logged batch (tests use small batches to crash between them).
         #[arg(long, default_value_t = ingest::BATCH_FILES, hide = true)]
         batch_files: usize,
@@ -164,6 +170,98 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Source profiles (`init`, `show`) and the sources a vault trusts (`trust`, `list`).
+    Source {
+        #[command(subcommand)]
+        action: route::SourceAction,
+    },
+    /// Pack files into an encrypted, signed bundle on a flash drive, with parity. The source
+    /// keeps no readable record of what it packed and cannot decrypt it.
+    Pack(route::PackArgs),
+    /// The courier's check: verify every part and the signature, repair from parity, copy
+    /// the bundle into --store. Needs no key; decrypts nothing. Exit status 2 if any bundle
+    /// is refused.
+    Receive(route::ReceiveArgs),
+    /// Import bundles into the vault: verify, decrypt, store, and log the source's events and
+    /// a "transfer" event. Importing the same bundle twice changes nothing.
+    Import(route::ImportArgs),
+    /// Export what the vault logged since a checkpoint as a bundle for a partner archive.
+    Export(route::ExportArgs),
+    /// Analyse every image not yet analysed: EXIF, perceptual hashes (PDQ, pHash), numbers
+    /// from names or the card, thumbnail and blurred previews; then group photos into cases.
+    ///
+    /// Runs after every ingest too. Resumable: an interrupted run continues where it stopped.
+    Analyze {
+        vault: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// List cases (one per body), oldest first.
+    Cases {
+        vault: PathBuf,
+        /// Only this branch (e.g. 215, or AFI for Air Force Intelligence).
+        #[arg(long)]
+        branch: Option<String>,
+        /// Only cases documented on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only cases documented on or before this day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        hospital: Option<String>,
+        /// unidentified, proposed, candidate, identified or "family informed".
+        #[arg(long)]
+        status: Option<String>,
+        /// A detainee or forensic report number (Arabic-Indic digits accepted).
+        #[arg(long)]
+        number: Option<String>,
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Show one case and its photos.
+    Case {
+        vault: PathBuf,
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Is this picture from the archive, and is it altered? Finds the originals of copies
+    /// (resized, re-encoded, cropped, captioned, mirrored) by perceptual hash.
+    Similar {
+        vault: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// How many matches to show per image.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Counts by branch, hospital, month, camera and photos per case.
+    Stats {
+        vault: PathBuf,
+        /// Also write stats.json, CSV tables and an SVG chart of cases per month into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Generate a synthetic collection and run the whole pipeline on it.
     Demo {
         /// Where to put the demo (default: a new directory under the system temp dir).
@@ -232,6 +330,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
             threads,
             batch_files,
+            no_analyze,
             pass,
         } => ingest::run(
             &vault,
@@ -240,6 +339,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             ingest::Options {
                 threads,
                 batch_files,
+                analyze: !no_analyze,
             },
             &pass,
         ),
@@ -283,7 +383,52 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Catalog {
             action: CatalogAction::Dump { vault, pass },
         } => session::dump(&vault, &pass),
+        Command::Analyze {
+            vault,
+            json,
+            threads,
+            pass,
+        } => analyze::run(&vault, json, threads, &pass),
+        Command::Cases {
+            vault,
+            branch,
+            from,
+            to,
+            hospital,
+            status,
+            number,
+            limit,
+            json,
+            pass,
+        } => cases::list(
+            &vault,
+            athar_catalog::CaseFilter {
+                branch,
+                hospital,
+                status,
+                number,
+                from,
+                to,
+                limit,
+            },
+            json,
+            &pass,
+        ),
+        Command::Case { vault, id, json, pass } => cases::show(&vault, &id, json, &pass),
+        Command::Similar {
+            vault,
+            images,
+            top,
+            json,
+            pass,
+        } => cases::similar(&vault, &images, top, json, &pass),
+        Command::Stats { vault, out, json, pass } => cases::stats(&vault, out.as_deref(), json, &pass),
         Command::Keys { vault, json } => inspect::keys(&vault, json),
+        Command::Source { action } => route::source(action),
+        Command::Pack(args) => route::pack(args),
+        Command::Receive(args) => route::receive(args),
+        Command::Import(args) => route::import(args),
+        Command::Export(args) => route::export(args),
         Command::Demo { dir, bodies, seed } => demo::run(dir, bodies, seed),
         Command::DemoCorpus {
             dir,

@@ -1,0 +1,260 @@
+//! `athar analyze` (and the analysis step of ingest): read every image original once —
+//! EXIF, perceptual hashes, numbers from names or the card, derivatives — and record it as
+//! signed events; then group photos into cases.
+//!
+//! Resumable: the catalogue lists originals with no "metadata extraction" event yet, so a
+//! re-run picks up where an interrupted one stopped. Derivatives are stored before the events
+//! that name them; an interrupted run leaves at most harmless unlogged objects, which the
+//! re-run stores again under the same name (encoding is deterministic).
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use athar_catalog::grouping::{self, GroupingParams};
+use athar_catalog::{Catalog, Pending, Photos, GROUPING, METADATA_EXTRACTION};
+use athar_media::{AnalyzeOptions, NumberPatterns};
+use athar_vault::{kind, Access, EventDraft, Objects, Vault};
+
+use crate::session::Session;
+use crate::{output, PassArgs};
+
+/// Originals analysed per logged batch.
+const BATCH: usize = 64;
+/// Larger originals are not decoded (they stay objects without image analysis).
+const MAX_ANALYSIS_BYTES: u64 = 512 << 20;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub analysed: u64,
+    pub derivatives: u64,
+    /// Originals whose pixels could not be analysed, with the reason (they keep their EXIF).
+    pub unreadable: Vec<Unreadable>,
+    pub cases_numbered: u64,
+    pub cases_proposed: u64,
+    pub photos_grouped: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Unreadable {
+    pub sha256: String,
+    pub source_path: Option<String>,
+    pub reason: String,
+}
+
+pub fn run(root: &std::path::Path, json_out: bool, threads: Option<usize>, pass: &PassArgs) -> Result<ExitCode> {
+    let mut session = Session::open(root, pass, Access::Write)?;
+    let summary = analyze(&mut session, threads, true)?;
+    report(&summary, json_out);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn report(s: &Summary, json_out: bool) {
+    if json_out {
+        output::json(s);
+        return;
+    }
+    println!("analysed {} photos, {} derivatives", s.analysed, s.derivatives);
+    println!(
+        "grouped {} photos: {} cases by their numbers, {} proposed by similarity (for review)",
+        s.photos_grouped, s.cases_numbered, s.cases_proposed
+    );
+    if !s.unreadable.is_empty() {
+        println!("{} could not be decoded (kept, with what could be read):", s.unreadable.len());
+        for u in &s.unreadable {
+            println!("  {} {}: {}", u.sha256, u.source_path.as_deref().unwrap_or(""), u.reason);
+        }
+    }
+}
+
+pub fn analyze(session: &mut Session, threads: Option<usize>, show_progress: bool) -> Result<Summary> {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let patterns = NumberPatterns::default();
+    let mut summary = Summary::default();
+    let bar = if show_progress {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(indicatif::ProgressStyle::with_template("{spinner} analysing {pos} photos {per_sec}").expect("valid template"));
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    loop {
+        let pending = session.catalog.pending_analysis(BATCH)?;
+        if pending.is_empty() {
+            break;
+        }
+        let drafts = analyse_batch(&session.vault, &pending, &patterns, threads, &mut summary)?;
+        let events = session.vault.append(drafts).context("logging the analysis")?;
+        session.catalog.apply(&events)?;
+        bar.inc(pending.len() as u64);
+    }
+    bar.finish_and_clear();
+    group(session, &mut summary)?;
+    Ok(summary)
+}
+
+fn analyse_batch(
+    vault: &Vault,
+    pending: &[Pending],
+    patterns: &NumberPatterns,
+    threads: usize,
+    summary: &mut Summary,
+) -> Result<Vec<EventDraft>> {
+    let objects = vault.objects();
+    let next = Mutex::new(pending.iter().enumerate());
+    let results: Mutex<Vec<(usize, Result<Vec<EventDraft>>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(pending.len()) {
+            s.spawn(|| loop {
+                let item = next.lock().expect("not poisoned").next();
+                let Some((index, p)) = item else { break };
+                let r = analyse_one(vault, &objects, p, patterns);
+                results.lock().expect("not poisoned").push((index, r));
+            });
+        }
+    });
+    // Keep the log in the catalogue's order, whatever order the threads finished in.
+    let mut results = results.into_inner().expect("not poisoned");
+    results.sort_by_key(|(i, _)| *i);
+    let mut drafts = Vec::new();
+    for ((_, r), p) in results.into_iter().zip(pending) {
+        let batch = r?;
+        let meta = batch.last().expect("a metadata event closes each photo");
+        summary.analysed += 1;
+        summary.derivatives += batch.len() as u64 - 1;
+        if let Some(reason) = meta.details.get("error").and_then(Value::as_str) {
+            summary.unreadable.push(Unreadable {
+                sha256: p.sha256.clone(),
+                source_path: p.source_path.clone(),
+                reason: reason.to_string(),
+            });
+        }
+        drafts.extend(batch);
+    }
+    Ok(drafts)
+}
+
+/// The events for one original: a "creation" per derivative, then its "metadata extraction".
+fn analyse_one(vault: &Vault, objects: &Objects, p: &Pending, patterns: &NumberPatterns) -> Result<Vec<EventDraft>> {
+    let labels = patterns.parse(p.source_path.as_deref().unwrap_or(""));
+    let mut d = Map::new();
+    d.insert("tool".into(), json!(format!("athar-media {}", env!("CARGO_PKG_VERSION"))));
+    if let Some(path) = &p.source_path {
+        d.insert("source_path".into(), json!(path));
+    }
+    d.insert("labels".into(), serde_json::to_value(&labels)?);
+    if p.size > MAX_ANALYSIS_BYTES {
+        d.insert("error".into(), json!(format!("not analysed: larger than {}", output::bytes(MAX_ANALYSIS_BYTES))));
+        return Ok(vec![meta_event(&p.sha256, d)]);
+    }
+    let mut bytes = Vec::with_capacity(p.size as usize);
+    vault
+        .open_object(&p.sha256)?
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("decrypting object {}", p.sha256))?;
+    let opts = AnalyzeOptions {
+        // Reading the card costs time; only bodies without numbers in their names need it.
+        read_card: !labels.has_numbers(),
+        ..Default::default()
+    };
+    let a = athar_media::analyze(&bytes, &opts);
+    drop(bytes);
+    let mut events = Vec::new();
+    let mut made = Map::new();
+    for der in &a.derivatives {
+        let (sealed, _) = objects
+            .put(&mut der.bytes.as_slice())
+            .map_err(|e| anyhow::anyhow!("storing a derivative of {}: {e:?}", p.sha256))?;
+        let sha = hex::encode(sealed.sha256);
+        made.insert(der.kind.as_str().into(), json!(sha));
+        let mut cd = Map::new();
+        cd.insert("original".into(), json!(p.sha256));
+        cd.insert("derivative".into(), json!(der.kind.as_str()));
+        cd.insert("transform".into(), json!(der.transform));
+        cd.insert("media_type".into(), json!(der.media_type));
+        cd.insert("size".into(), json!(der.bytes.len()));
+        cd.insert("width".into(), json!(der.width));
+        cd.insert("height".into(), json!(der.height));
+        events.push(EventDraft {
+            kind: kind::CREATION.into(),
+            objects: vec![sha, p.sha256.clone()],
+            details: cd,
+        });
+    }
+    d.insert("width".into(), json!(a.width));
+    d.insert("height".into(), json!(a.height));
+    if let Some(exif) = &a.exif {
+        let mut e = serde_json::to_value(exif)?;
+        // The raw tags go in their own member, so the summary fields stay easy to read.
+        if let Some(raw) = e.as_object_mut().and_then(|o| o.remove("raw")) {
+            d.insert("exif_raw".into(), raw);
+        }
+        d.insert("exif".into(), e);
+    }
+    if let Some(err) = &a.exif_error {
+        d.insert("exif_error".into(), json!(err));
+    }
+    if let Some(pdq) = &a.pdq {
+        d.insert("pdq".into(), json!(pdq.hex()));
+        d.insert("pdq_quality".into(), json!(pdq.quality));
+    }
+    if let Some(ph) = a.phash {
+        d.insert("phash".into(), json!(format!("{ph:016x}")));
+    }
+    if let Some(card) = &a.card {
+        d.insert("card".into(), serde_json::to_value(card)?);
+    }
+    if let Some(err) = &a.error {
+        d.insert("error".into(), json!(err));
+    }
+    d.insert("derivatives".into(), Value::Object(made));
+    events.push(meta_event(&p.sha256, d));
+    Ok(events)
+}
+
+fn meta_event(sha: &str, details: Map<String, Value>) -> EventDraft {
+    EventDraft {
+        kind: METADATA_EXTRACTION.into(),
+        objects: vec![sha.to_string()],
+        details,
+    }
+}
+
+/// Group photos not yet in a case; each decision is a signed "grouping" event.
+fn group(session: &mut Session, summary: &mut Summary) -> Result<()> {
+    let photos = session.catalog.photos()?;
+    let groups = grouping::plan(&photos, &GroupingParams::default());
+    let mut drafts = Vec::new();
+    for g in groups {
+        if g.status == "proposed" {
+            summary.cases_proposed += 1;
+        } else {
+            summary.cases_numbered += 1;
+        }
+        summary.photos_grouped += g.photos.len() as u64;
+        let mut d = Map::new();
+        d.insert("case".into(), json!(g.case_id));
+        d.insert("basis".into(), json!(g.basis));
+        d.insert("status".into(), json!(g.status));
+        for (k, v) in [("detainee", &g.detainee), ("branch", &g.branch), ("report", &g.report), ("hospital", &g.hospital)] {
+            if let Some(v) = v {
+                d.insert(k.into(), json!(v));
+            }
+        }
+        d.insert("reason".into(), json!(g.reason));
+        drafts.push(EventDraft {
+            kind: GROUPING.into(),
+            objects: g.photos,
+            details: d,
+        });
+    }
+    let events = session.vault.append(drafts).context("logging the grouping")?;
+    session.catalog.apply(&events)?;
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Analyse every file under a folder and compare the time with
+//! `exiftool -json -r` on the same folder.
+//!
+//! ```text
+//! cargo run --release -p athar-media --example analyze_dir -- [DIR] [--threads N] [--card] [--repeat K]
+//! ```
+//!
+//! Without DIR, a synthetic collection of about 300 photos (42 bodies,
+//! 1600x1200) is generated with athar-corpus into a temporary folder.
+//! Full analysis = read file, sniff, EXIF, decode, PDQ, pHash, thumbnail,
+//! two blurred previews (and the card reader with `--card`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use athar_media::{analyze, AnalyzeOptions};
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+struct Run {
+    secs: f64,
+    ok: usize,
+    errors: usize,
+    cards: usize,
+}
+
+fn run(files: &[PathBuf], threads: usize, opts: &AnalyzeOptions) -> Run {
+    let next = AtomicUsize::new(0);
+    let errors = AtomicUsize::new(0);
+    let cards = AtomicUsize::new(0);
+    let first_err: Mutex<Option<String>> = Mutex::new(None);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = files.get(i) else { break };
+                let Ok(bytes) = std::fs::read(p) else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                let a = analyze(&bytes, opts);
+                if let Some(e) = &a.error {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    first_err
+                        .lock()
+                        .unwrap()
+                        .get_or_insert_with(|| format!("{}: {e}", p.display()));
+                }
+                if a.card.as_ref().is_some_and(|c| c.detainee.is_some()) {
+                    cards.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let secs = t0.elapsed().as_secs_f64();
+    if let Some(e) = first_err.into_inner().unwrap() {
+        eprintln!("first error: {e}");
+    }
+    let errors = errors.into_inner();
+    Run {
+        secs,
+        ok: files.len() - errors,
+        errors,
+        cards: cards.into_inner(),
+    }
+}
+
+fn exiftool(dir: &Path) -> Option<Duration> {
+    let t0 = Instant::now();
+    let out = Command::new("exiftool")
+        .args(["-json", "-r"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    let d = t0.elapsed();
+    out.status.success().then_some(d).or_else(|| {
+        // exiftool exits 1 when some file had an error; it still read them.
+        (!out.stdout.is_empty()).then_some(d)
+    })
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut dir: Option<PathBuf> = None;
+    let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut opts = AnalyzeOptions::default();
+    let mut repeat = 3;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--threads" => threads = args.next().and_then(|t| t.parse().ok()).expect("--threads N"),
+            "--repeat" => repeat = args.next().and_then(|t| t.parse().ok()).expect("--repeat K"),
+            "--card" => opts.read_card = true,
+            _ => dir = Some(PathBuf::from(a)),
+        }
+    }
+    let _tmp;
+    let dir = match dir {
+        Some(d) => d,
+        None => {
+            let t = tempfile::tempdir().expect("temp dir");
+            let o = athar_corpus::CorpusOptions {
+                bodies: 42,
+                seed: 7,
+                threads,
+                ..Default::default()
+            };
+            eprintln!("generating a synthetic collection in {} ...", t.path().display());
+            let s = athar_corpus::generate(t.path(), &o, &|_, _| {}).expect("generate");
+            eprintln!("{} photos, {:.1} MB", s.photos, s.bytes as f64 / 1e6);
+            let p = t.path().to_path_buf();
+            _tmp = t;
+            p
+        }
+    };
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    files.sort();
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "{}: {} files, {:.1} MB; {threads} threads{}",
+        dir.display(),
+        files.len(),
+        bytes as f64 / 1e6,
+        if opts.read_card { ", card reader on" } else { "" }
+    );
+    // Warm the page cache so that both tools read from memory.
+    for f in &files {
+        let _ = std::fs::read(f);
+    }
+    let mut best_ours = f64::MAX;
+    let mut best_exif = f64::MAX;
+    for round in 0..repeat.max(1) {
+        let r = run(&files, threads, &opts);
+        best_ours = best_ours.min(r.secs);
+        print!(
+            "round {}: athar-media {:.3} s = {:.1} files/s ({} analysed, {} with errors{})",
+            round + 1,
+            r.secs,
+            files.len() as f64 / r.secs,
+            r.ok,
+            r.errors,
+            if opts.read_card {
+                format!(", {} cards read", r.cards)
+            } else {
+                String::new()
+            }
+        );
+        match exiftool(&dir) {
+            Some(d) => {
+                best_exif = best_exif.min(d.as_secs_f64());
+                println!("; exiftool -json -r {:.3} s", d.as_secs_f64());
+            }
+            None => println!("; exiftool not available"),
+        }
+    }
+    if best_exif < f64::MAX {
+        println!(
+            "best: athar-media {best_ours:.3} s, exiftool {best_exif:.3} s, ratio {:.2} (below 1.0 = faster than exiftool)",
+            best_ours / best_exif
+        );
+    }
+}

@@ -1,0 +1,715 @@
+//! A simple reader for the numbered identification card.
+//!
+//! The card format (the one the synthetic collection prints, documented in
+//! `docs/formats/media.md`): white paper, a grid of [`CARD_W`] x [`CARD_H`]
+//! square dots, up to three left-aligned lines of at most eight 5 x 7 dot
+//! glyphs (`0-9` and `/`) in black: the detainee number, the branch number
+//! (empty for Air Force Intelligence) and the forensic report number
+//! `number/yy`.
+//!
+//! Steps:
+//! 1. **find** bright connected regions (at half resolution, over a range of
+//!    thresholds, since lighting varies) whose size, fill and aspect ratio
+//!    fit a card; their principal axes and extents give a first pose
+//!    (centre, angle, dot size);
+//! 2. **segment**: the layout is fixed, so each glyph cell sits at known dot
+//!    coordinates; the pose is refined by local search so that samples at
+//!    dot centres are as close as possible to clean glyphs;
+//! 3. **match**: each cell's 35 samples, normalised between the paper and
+//!    ink levels, are compared with the 11 glyph templates and the blank
+//!    cell (sum of squared differences).
+
+use serde::Serialize;
+
+use crate::RgbImage;
+
+/// Glyph width and height in dots.
+pub const GLYPH_W: usize = 5;
+pub const GLYPH_H: usize = 7;
+/// Distance between the left edges of two characters, in dots.
+pub const CHAR_ADVANCE: usize = GLYPH_W + 1;
+/// Distance between the top edges of two lines, in dots.
+pub const LINE_ADVANCE: usize = GLYPH_H + 4;
+/// Blank paper left of and above the text, in dots.
+pub const MARGIN_X: usize = 4;
+pub const MARGIN_Y: usize = 4;
+/// Characters per line and lines per card.
+pub const MAX_CHARS: usize = 8;
+pub const LINES: usize = 3;
+/// Card size in dots.
+pub const CARD_W: usize = 2 * MARGIN_X + MAX_CHARS * CHAR_ADVANCE - 1;
+pub const CARD_H: usize = 2 * MARGIN_Y + (LINES - 1) * LINE_ADVANCE + GLYPH_H;
+
+/// Dots inside glyph cells.
+const CELL_DOTS: f32 = (LINES * MAX_CHARS * GLYPH_W * GLYPH_H) as f32;
+
+/// Largest [`CardNumbers::residual`] accepted for a card with writing.
+pub const MAX_RESIDUAL: f32 = 0.01;
+
+/// Decode width [`crate::analyze`] uses when asked to read cards: one dot
+/// is then about 3 pixels or more on a card that spans a fifth of the frame.
+pub const MIN_WIDTH: u32 = 800;
+
+/// The card font: characters and their 5 x 7 bitmaps (`#` = ink).
+pub const FONT: [(char, [&str; GLYPH_H]); 11] = [
+    ('0', [".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."]),
+    ('1', ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."]),
+    ('2', [".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"]),
+    ('3', ["#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."]),
+    ('4', ["...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."]),
+    ('5', ["#####", "#....", "####.", "....#", "....#", "#...#", ".###."]),
+    ('6', ["..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."]),
+    ('7', ["#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."]),
+    ('8', [".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."]),
+    ('9', [".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."]),
+    ('/', ["....#", "....#", "...#.", "..#..", ".#...", "#....", "#...."]),
+];
+
+/// Numbers read from a card.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardNumbers {
+    /// Line 1 when it is a number.
+    pub detainee: Option<String>,
+    /// Line 2 when it is a number (empty on cards of Air Force Intelligence
+    /// bodies in the synthetic collection).
+    pub branch: Option<String>,
+    /// Line 3 when it has the form `number/yy`.
+    pub report: Option<String>,
+    /// The three lines as read (`?` marks a cell that matched nothing well).
+    pub lines: [String; 3],
+    /// Smallest template-match margin over the non-blank cells (0-35; more
+    /// is surer; below about 4 a digit may be wrong).
+    pub confidence: f32,
+    /// Mean squared difference between the samples and the chosen templates,
+    /// per dot (0 is a perfect print; readings above [`MAX_RESIDUAL`] are
+    /// rejected).
+    pub residual: f32,
+    /// Card corners in image pixels (top-left, top-right, bottom-right,
+    /// bottom-left in card coordinates).
+    pub corners: [(f32, f32); 4],
+}
+
+impl CardNumbers {
+    /// Whether the card carries no writing.
+    pub fn is_blank(&self) -> bool {
+        self.lines.iter().all(|l| l.is_empty())
+    }
+}
+
+fn templates() -> &'static [[f32; GLYPH_W * GLYPH_H]; 12] {
+    use std::sync::OnceLock;
+    static T: OnceLock<[[f32; GLYPH_W * GLYPH_H]; 12]> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = [[0f32; GLYPH_W * GLYPH_H]; 12];
+        for (g, (_, rows)) in FONT.iter().enumerate() {
+            for (r, row) in rows.iter().enumerate() {
+                for (c, ch) in row.chars().enumerate() {
+                    t[g][r * GLYPH_W + c] = if ch == '#' { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        // t[11] stays blank.
+        t
+    })
+}
+
+/// Card pose: centre, angle of the card's x axis, dot size (all in pixels
+/// of the image being read).
+#[derive(Debug, Clone, Copy)]
+struct Pose {
+    cx: f32,
+    cy: f32,
+    angle: f32,
+    dot: f32,
+}
+
+impl Pose {
+    /// Image position of card point `(u, v)` (in dots, from the top-left).
+    #[inline]
+    fn map(&self, u: f32, v: f32) -> (f32, f32) {
+        let du = (u - CARD_W as f32 * 0.5) * self.dot;
+        let dv = (v - CARD_H as f32 * 0.5) * self.dot;
+        let (s, c) = self.angle.sin_cos();
+        (self.cx + du * c - dv * s, self.cy + du * s + dv * c)
+    }
+}
+
+struct Gray {
+    w: usize,
+    h: usize,
+    px: Vec<f32>,
+}
+
+impl Gray {
+    #[inline]
+    fn sample(&self, x: f32, y: f32) -> f32 {
+        // Pixel centres at +0.5.
+        let x = (x - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let y = (y - 0.5).clamp(0.0, (self.h - 1) as f32);
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let p = |x: usize, y: usize| self.px[y * self.w + x];
+        let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
+        let bot = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
+        top + (bot - top) * fy
+    }
+}
+
+/// Whether dot `(u, v)` lies inside a glyph cell.
+fn in_cell(u: usize, v: usize) -> bool {
+    if u < MARGIN_X || v < MARGIN_Y {
+        return false;
+    }
+    let (cu, cv) = (u - MARGIN_X, v - MARGIN_Y);
+    cu % CHAR_ADVANCE < GLYPH_W
+        && cu / CHAR_ADVANCE < MAX_CHARS
+        && cv % LINE_ADVANCE < GLYPH_H
+        && cv / LINE_ADVANCE < LINES
+}
+
+struct Reading {
+    /// Sum of the best SSD over all cells (lower is crisper).
+    cost: f32,
+    lines: [String; 3],
+    confidence: f32,
+    contrast: f32,
+}
+
+fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
+    // Sample every dot centre.
+    let mut s = [[0f32; CARD_W]; CARD_H];
+    for (v, row) in s.iter_mut().enumerate() {
+        for (u, val) in row.iter_mut().enumerate() {
+            let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
+            if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
+                return None;
+            }
+            *val = g.sample(x, y);
+        }
+    }
+    // Paper: median of the dots outside glyph cells (excluding the outer
+    // ring, which may straddle the card edge).
+    let mut paper_samples: Vec<f32> = Vec::with_capacity(CARD_W * CARD_H);
+    let mut cell_samples: Vec<f32> = Vec::with_capacity(CARD_W * CARD_H);
+    for (v, row) in s.iter().enumerate() {
+        for (u, &val) in row.iter().enumerate() {
+            if in_cell(u, v) {
+                cell_samples.push(val);
+            } else if u > 0 && v > 0 && u + 1 < CARD_W && v + 1 < CARD_H {
+                paper_samples.push(val);
+            }
+        }
+    }
+    paper_samples.sort_by(|a, b| a.total_cmp(b));
+    let paper = paper_samples[paper_samples.len() / 2];
+    cell_samples.sort_by(|a, b| a.total_cmp(b));
+    let ink = cell_samples[cell_samples.len() / 50];
+    let contrast = paper - ink;
+    let tpl = templates();
+    let mut lines: [String; 3] = Default::default();
+    let mut cost = 0f32;
+    let mut confidence = f32::INFINITY;
+    let blank_card = contrast < 40.0;
+    for (l, line) in lines.iter_mut().enumerate() {
+        let mut text = String::new();
+        for i in 0..MAX_CHARS {
+            let (u0, v0) = (MARGIN_X + i * CHAR_ADVANCE, MARGIN_Y + l * LINE_ADVANCE);
+            let mut x = [0f32; GLYPH_W * GLYPH_H];
+            for r in 0..GLYPH_H {
+                for c in 0..GLYPH_W {
+                    let val = s[v0 + r][u0 + c];
+                    x[r * GLYPH_W + c] = if blank_card {
+                        0.0
+                    } else {
+                        ((paper - val) / contrast).clamp(0.0, 1.0)
+                    };
+                }
+            }
+            let mut best = (f32::INFINITY, 11usize);
+            let mut second = f32::INFINITY;
+            for (k, t) in tpl.iter().enumerate() {
+                let d: f32 = x.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum();
+                if d < best.0 {
+                    second = best.0;
+                    best = (d, k);
+                } else if d < second {
+                    second = d;
+                }
+            }
+            cost += best.0;
+            if best.1 == 11 {
+                text.push(' ');
+            } else {
+                confidence = confidence.min(second - best.0);
+                text.push(if second - best.0 < 1.0 {
+                    '?'
+                } else {
+                    FONT[best.1].0
+                });
+            }
+        }
+        *line = text.trim_end().to_string();
+    }
+    if !confidence.is_finite() {
+        confidence = GLYPH_W as f32 * GLYPH_H as f32;
+    }
+    Some(Reading {
+        cost,
+        lines,
+        confidence,
+        contrast,
+    })
+}
+
+/// Local search over the pose minimising the matching cost.
+fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
+    let mut best = start;
+    let mut best_r = read_at(g, &best)?;
+    let mut steps = [
+        0.5 * start.dot,
+        0.5 * start.dot,
+        0.8f32.to_radians(),
+        0.02 * start.dot,
+    ];
+    for _ in 0..6 {
+        let mut improved = true;
+        let mut rounds = 0;
+        while improved && rounds < 6 {
+            improved = false;
+            rounds += 1;
+            for k in 0..4 {
+                for sign in [-1.0f32, 1.0] {
+                    let mut p = best;
+                    match k {
+                        0 => p.cx += sign * steps[0],
+                        1 => p.cy += sign * steps[1],
+                        2 => p.angle += sign * steps[2],
+                        _ => p.dot += sign * steps[3],
+                    }
+                    if let Some(r) = read_at(g, &p) {
+                        if r.cost < best_r.cost {
+                            best = p;
+                            best_r = r;
+                            improved = true;
+                        }
+                    }
+                }
+            }
+        }
+        steps.iter_mut().for_each(|s| *s *= 0.5);
+    }
+    Some((best, best_r))
+}
+
+/// A card-shaped bright region (first pose guess), at full resolution.
+fn candidates(g: &Gray) -> Vec<Pose> {
+    // Half resolution for the search.
+    let (hw, hh) = (g.w / 2, g.h / 2);
+    if hw < 16 || hh < 16 {
+        return Vec::new();
+    }
+    let mut half = vec![0u8; hw * hh];
+    for y in 0..hh {
+        for x in 0..hw {
+            let a = g.px[(2 * y) * g.w + 2 * x]
+                + g.px[(2 * y) * g.w + 2 * x + 1]
+                + g.px[(2 * y + 1) * g.w + 2 * x]
+                + g.px[(2 * y + 1) * g.w + 2 * x + 1];
+            half[y * hw + x] = (a * 0.25) as u8;
+        }
+    }
+    let mut hist = [0usize; 256];
+    for &v in &half {
+        hist[v as usize] += 1;
+    }
+    // Robust maximum: the 99.8th percentile.
+    let mut acc = 0;
+    let mut top = 255usize;
+    for v in (0..256).rev() {
+        acc += hist[v];
+        if acc * 500 >= half.len() {
+            top = v;
+            break;
+        }
+    }
+    // Plausible card size (dots are 0.0034-0.0058 of the width).
+    let long = hw.max(hh) as f32;
+    let (dmin, dmax) = (0.0030 * long, 0.0062 * long);
+    let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55;
+    let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax;
+    let mut out: Vec<Pose> = Vec::new();
+    let mut label = vec![0u32; hw * hh];
+    let mut stack = Vec::new();
+    let mut pts: Vec<(u32, u32)> = Vec::new();
+    let mut t = top as f32 * 0.97;
+    while t > top as f32 * 0.45 && t > 60.0 {
+        let thr = t as u8;
+        label.iter_mut().for_each(|l| *l = 0);
+        let mut next = 0u32;
+        for start in 0..hw * hh {
+            if label[start] != 0 || half[start] < thr {
+                continue;
+            }
+            next += 1;
+            pts.clear();
+            stack.push(start);
+            label[start] = next;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % hw, i / hw);
+                pts.push((x as u32, y as u32));
+                let mut visit = |j: usize| {
+                    if label[j] == 0 && half[j] >= thr {
+                        label[j] = next;
+                        stack.push(j);
+                    }
+                };
+                if x > 0 {
+                    visit(i - 1);
+                }
+                if x + 1 < hw {
+                    visit(i + 1);
+                }
+                if y > 0 {
+                    visit(i - hw);
+                }
+                if y + 1 < hh {
+                    visit(i + hw);
+                }
+            }
+            let n = pts.len() as f32;
+            if n < area_min || n > area_max {
+                continue;
+            }
+            let fitted = fit_card(&pts).map(|p| {
+                let full = Pose {
+                    cx: p.cx * 2.0 + 1.0,
+                    cy: p.cy * 2.0 + 1.0,
+                    angle: p.angle,
+                    dot: p.dot * 2.0,
+                };
+                // The writing gives a better pose than the outline, which
+                // may have merged with something bright next to the card.
+                ink_pose(g, &pts, full).unwrap_or(full)
+            });
+            if let Some(p) = fitted {
+                let same = |q: &Pose| {
+                    (q.cx - p.cx).abs() < p.dot
+                        && (q.cy - p.cy).abs() < p.dot
+                        && (q.angle - p.angle).abs() < 0.02
+                        && (q.dot / p.dot - 1.0).abs() < 0.03
+                };
+                if !out.iter().any(same) {
+                    out.push(p);
+                }
+            }
+        }
+        t -= top as f32 * 0.04;
+    }
+    out
+}
+
+/// Pose from the writing on a card: the dark pixels enclosed by the bright
+/// region `pts` (half-resolution coordinates). The text lines give the
+/// angle (sharpest projection profile), the first line's top and the last
+/// line's bottom give the dot size (29 dots apart when the report line is
+/// present) and, with the left edge of the text, the card's position.
+fn ink_pose(g: &Gray, pts: &[(u32, u32)], guess: Pose) -> Option<Pose> {
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    let (bw, bh) = ((x1 - x0 + 3) as usize, (y1 - y0 + 3) as usize);
+    // Local mask with a one-pixel frame: 1 = region, 2 = outside reached.
+    let mut m = vec![0u8; bw * bh];
+    for &(x, y) in pts {
+        m[(y - y0 + 1) as usize * bw + (x - x0 + 1) as usize] = 1;
+    }
+    let mut stack = vec![0usize];
+    m[0] = 2;
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % bw, i / bw);
+        let mut go = |j: usize| {
+            if m[j] == 0 {
+                m[j] = 2;
+                stack.push(j);
+            }
+        };
+        if x > 0 {
+            go(i - 1);
+        }
+        if x + 1 < bw {
+            go(i + 1);
+        }
+        if y > 0 {
+            go(i - bw);
+        }
+        if y + 1 < bh {
+            go(i + bw);
+        }
+    }
+    // Paper level: median of the region at full resolution.
+    let mut paper: Vec<f32> = pts
+        .iter()
+        .step_by(7)
+        .map(|&(x, y)| g.px[(2 * y as usize) * g.w + 2 * x as usize])
+        .collect();
+    if paper.is_empty() {
+        return None;
+    }
+    paper.sort_by(f32::total_cmp);
+    let paper = paper[paper.len() / 2];
+    // Ink: dark full-resolution pixels in the holes.
+    let mut ink: Vec<(f32, f32)> = Vec::new();
+    for ly in 1..bh - 1 {
+        for lx in 1..bw - 1 {
+            if m[ly * bw + lx] != 0 {
+                continue;
+            }
+            let (hx, hy) = (lx + x0 as usize - 1, ly + y0 as usize - 1);
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let (fx, fy) = (2 * hx + dx, 2 * hy + dy);
+                if fx < g.w && fy < g.h && g.px[fy * g.w + fx] < paper * 0.55 {
+                    ink.push((fx as f32 + 0.5, fy as f32 + 0.5));
+                }
+            }
+        }
+    }
+    if ink.len() < 40 {
+        return None;
+    }
+    // Angle: sharpest histogram of the coordinate across the lines.
+    let bin = (guess.dot * 0.5).max(0.5);
+    let (mx, my) = (
+        ink.iter().map(|p| p.0).sum::<f32>() / ink.len() as f32,
+        ink.iter().map(|p| p.1).sum::<f32>() / ink.len() as f32,
+    );
+    let mut best = (f32::MIN, guess.angle);
+    let mut hist = vec![0u32; 4096];
+    for step in -30..=30 {
+        let a = guess.angle + (step as f32 * 0.5).to_radians();
+        let (s, c) = a.sin_cos();
+        hist.iter_mut().for_each(|h| *h = 0);
+        for &(x, y) in &ink {
+            let v = -(x - mx) * s + (y - my) * c;
+            let b = (v / bin + 2048.0) as usize;
+            if b < hist.len() {
+                hist[b] += 1;
+            }
+        }
+        let score: f32 = hist.iter().map(|&h| (h as f32) * (h as f32)).sum();
+        if score > best.0 {
+            best = (score, a);
+        }
+    }
+    let angle = best.1;
+    let (s, c) = angle.sin_cos();
+    // Extents in card axes (robust: 0.3% trimmed).
+    let mut us: Vec<f32> = ink.iter().map(|&(x, y)| (x - mx) * c + (y - my) * s).collect();
+    let mut vs: Vec<f32> = ink.iter().map(|&(x, y)| -(x - mx) * s + (y - my) * c).collect();
+    us.sort_by(f32::total_cmp);
+    vs.sort_by(f32::total_cmp);
+    let k = ink.len() / 300;
+    let (umin, vmin, vmax) = (us[k], vs[k], vs[vs.len() - 1 - k]);
+    let span_lines = ((LINES - 1) * LINE_ADVANCE + GLYPH_H) as f32;
+    let dot = (vmax - vmin) / span_lines;
+    if !(0.75..=1.33).contains(&(dot / guess.dot)) {
+        // Not three lines of writing (e.g. no report line): keep the
+        // outline's size, take only the angle.
+        return Some(Pose { angle, ..guess });
+    }
+    // Card centre in card axes relative to (mx, my).
+    let cu = umin - MARGIN_X as f32 * dot + CARD_W as f32 * 0.5 * dot;
+    let cv = vmin - MARGIN_Y as f32 * dot + CARD_H as f32 * 0.5 * dot;
+    Some(Pose {
+        cx: mx + cu * c - cv * s,
+        cy: my + cu * s + cv * c,
+        angle,
+        dot,
+    })
+}
+
+/// Pose of a rectangle of aspect CARD_W:CARD_H fitted to a pixel set, or
+/// `None` when the set is not card-shaped.
+fn fit_card(pts: &[(u32, u32)]) -> Option<Pose> {
+    let n = pts.len() as f64;
+    let (mut sx, mut sy) = (0f64, 0f64);
+    for &(x, y) in pts {
+        sx += x as f64;
+        sy += y as f64;
+    }
+    let (mx, my) = (sx / n, sy / n);
+    let (mut sxx, mut syy, mut sxy) = (0f64, 0f64, 0f64);
+    for &(x, y) in pts {
+        let (dx, dy) = (x as f64 - mx, y as f64 - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let (s, c) = angle.sin_cos();
+    let (mut umin, mut umax, mut vmin, mut vmax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts {
+        let (dx, dy) = (x as f64 - mx, y as f64 - my);
+        let u = dx * c + dy * s;
+        let v = -dx * s + dy * c;
+        umin = umin.min(u);
+        umax = umax.max(u);
+        vmin = vmin.min(v);
+        vmax = vmax.max(v);
+    }
+    let (lu, lv) = (umax - umin + 1.0, vmax - vmin + 1.0);
+    let aspect = lu / lv;
+    let want = CARD_W as f64 / CARD_H as f64;
+    if (aspect / want - 1.0).abs() > 0.2 {
+        return None;
+    }
+    let fill = n / (lu * lv);
+    if !(0.55..=1.05).contains(&fill) {
+        return None;
+    }
+    let (cu, cv) = ((umax + umin) * 0.5, (vmax + vmin) * 0.5);
+    Some(Pose {
+        cx: (mx + cu * c - cv * s) as f32,
+        cy: (my + cu * s + cv * c) as f32,
+        angle: angle as f32,
+        dot: ((lu / CARD_W as f64 + lv / CARD_H as f64) * 0.5) as f32,
+    })
+}
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Find and read the numbered card in `img`. `None` when no card is found.
+/// A blank card gives `Some` with empty lines and no numbers.
+pub fn read_card(img: &RgbImage) -> Option<CardNumbers> {
+    if img.width < 64 || img.height < 64 {
+        return None;
+    }
+    let g = Gray {
+        w: img.width as usize,
+        h: img.height as usize,
+        px: img.luma_u8().into_iter().map(f32::from).collect(),
+    };
+    // Readings with ink that the templates explain well beat blank ones
+    // (a blank reading costs nothing and would win every comparison).
+    let max_cost = MAX_RESIDUAL * CELL_DOTS;
+    let mut best: Option<(Pose, Reading)> = None;
+    let rank = |r: &Reading| (r.contrast >= 40.0, -r.cost);
+    for cand in candidates(&g) {
+        // The major axis gives the angle up to a half turn: try both.
+        for flip in [0.0, std::f32::consts::PI] {
+            let start = Pose {
+                angle: cand.angle + flip,
+                ..cand
+            };
+            let Some((p, r)) = refine(&g, start) else {
+                continue;
+            };
+            if r.contrast >= 40.0 && r.cost > max_cost {
+                continue;
+            }
+            let better = match &best {
+                None => true,
+                Some((_, b)) => rank(&r) > rank(b),
+            };
+            if better {
+                best = Some((p, r));
+            }
+        }
+    }
+    let (pose, r) = best?;
+    let [l0, l1, l2] = &r.lines;
+    let report = l2
+        .split_once('/')
+        .filter(|(n, y)| digits(n) && y.len() == 2 && digits(y))
+        .map(|_| l2.clone());
+    Some(CardNumbers {
+        detainee: digits(l0).then(|| l0.clone()),
+        branch: digits(l1).then(|| l1.clone()),
+        report,
+        lines: r.lines.clone(),
+        confidence: r.confidence,
+        residual: r.cost / CELL_DOTS,
+        corners: [
+            pose.map(0.0, 0.0),
+            pose.map(CARD_W as f32, 0.0),
+            pose.map(CARD_W as f32, CARD_H as f32),
+            pose.map(0.0, CARD_H as f32),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draw a card into a grey image at a pose, as a camera would see it.
+    fn draw(lines: [&str; 3], w: u32, h: u32, pose: Pose) -> RgbImage {
+        let mut img = RgbImage::new(w, h);
+        let tpl = templates();
+        let glyph_of = |c: char| FONT.iter().position(|(k, _)| *k == c);
+        let (s, co) = pose.angle.sin_cos();
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f32 + 0.5 - pose.cx, y as f32 + 0.5 - pose.cy);
+                let u = (dx * co + dy * s) / pose.dot + CARD_W as f32 * 0.5;
+                let v = (-dx * s + dy * co) / pose.dot + CARD_H as f32 * 0.5;
+                let mut val = 90u8;
+                if u >= 0.0 && v >= 0.0 && u < CARD_W as f32 && v < CARD_H as f32 {
+                    val = 240;
+                    let (u, v) = (u as usize, v as usize);
+                    if in_cell(u, v) {
+                        let (cu, cv) = (u - MARGIN_X, v - MARGIN_Y);
+                        let (i, l) = (cu / CHAR_ADVANCE, cv / LINE_ADVANCE);
+                        if let Some(c) = lines[l].chars().nth(i) {
+                            if let Some(gi) = glyph_of(c) {
+                                let (r, col) = (cv % LINE_ADVANCE, cu % CHAR_ADVANCE);
+                                if tpl[gi][r * GLYPH_W + col] > 0.5 {
+                                    val = 20;
+                                }
+                            }
+                        }
+                    }
+                }
+                img.put(x, y, [val, val, val]);
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn reads_a_clean_tilted_card() {
+        let pose = Pose {
+            cx: 430.0,
+            cy: 260.0,
+            angle: 7f32.to_radians(),
+            dot: 3.4,
+        };
+        let img = draw(["4512", "215", "1873/12"], 800, 600, pose);
+        let c = read_card(&img).expect("card found");
+        assert_eq!(c.detainee.as_deref(), Some("4512"));
+        assert_eq!(c.branch.as_deref(), Some("215"));
+        assert_eq!(c.report.as_deref(), Some("1873/12"));
+    }
+
+    #[test]
+    fn blank_card_and_no_card() {
+        let pose = Pose {
+            cx: 300.0,
+            cy: 300.0,
+            angle: -5f32.to_radians(),
+            dot: 3.5,
+        };
+        let img = draw(["", "", ""], 800, 600, pose);
+        let c = read_card(&img).expect("card found");
+        assert!(c.is_blank() && c.detainee.is_none());
+        let mut grey = RgbImage::new(800, 600);
+        grey.pixels.iter_mut().for_each(|p| *p = 100);
+        assert!(read_card(&grey).is_none());
+    }
+}

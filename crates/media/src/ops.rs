@@ -1,0 +1,349 @@
+//! Small, dependency-free image operations: resampling, blur, orientation.
+
+use crate::RgbImage;
+
+/// Per-output-sample taps of a separable resampler: `(first source index,
+/// weights)`, weights summing to 1.
+struct Taps {
+    start: Vec<usize>,
+    len: Vec<usize>,
+    weights: Vec<f32>,
+    stride: usize,
+}
+
+/// Triangle (linear) filter, widened by the scale factor when shrinking so
+/// that every source sample contributes (an area-like average).
+fn taps(src: usize, dst: usize) -> Taps {
+    let scale = src as f64 / dst as f64;
+    let support = scale.max(1.0);
+    let stride = (2.0 * support).ceil() as usize + 2;
+    let mut t = Taps {
+        start: Vec::with_capacity(dst),
+        len: Vec::with_capacity(dst),
+        weights: vec![0.0; dst * stride],
+        stride,
+    };
+    for o in 0..dst {
+        let centre = (o as f64 + 0.5) * scale;
+        let lo = ((centre - support).floor().max(0.0)) as usize;
+        let hi = ((centre + support).ceil() as usize).min(src);
+        let mut ws = Vec::with_capacity(hi - lo);
+        let mut sum = 0.0;
+        for s in lo..hi {
+            let d = ((s as f64 + 0.5 - centre) / support).abs();
+            let w = (1.0 - d).max(0.0);
+            ws.push(w);
+            sum += w;
+        }
+        if sum <= 0.0 {
+            // Degenerate (should not happen): nearest sample.
+            let s = (centre as usize).min(src - 1);
+            t.start.push(s);
+            t.len.push(1);
+            t.weights[o * stride] = 1.0;
+            continue;
+        }
+        // Trim zero weights at the ends.
+        let first = ws.iter().position(|&w| w > 0.0).unwrap_or(0);
+        let last = ws.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+        let n = (last + 1 - first).min(stride);
+        t.start.push(lo + first);
+        t.len.push(n);
+        for k in 0..n {
+            t.weights[o * stride + k] = (ws[first + k] / sum) as f32;
+        }
+    }
+    t
+}
+
+/// Resize to exactly `w` x `h` with a triangle filter.
+pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let (sw, sh) = (img.width as usize, img.height as usize);
+    let (w, h) = (w.max(1) as usize, h.max(1) as usize);
+    if (sw, sh) == (w, h) {
+        return img.clone();
+    }
+    let tx = taps(sw, w);
+    let ty = taps(sh, h);
+    // Horizontal pass: sh rows of w pixels, f32.
+    let mut tmp = vec![0f32; sh * w * 3];
+    for (row, out) in img
+        .pixels
+        .chunks_exact(sw * 3)
+        .zip(tmp.chunks_exact_mut(w * 3))
+    {
+        for (x, o) in out.chunks_exact_mut(3).enumerate() {
+            let (s0, n) = (tx.start[x], tx.len[x]);
+            let ws = &tx.weights[x * tx.stride..x * tx.stride + n];
+            let src = &row[s0 * 3..(s0 + n) * 3];
+            let (mut r, mut g, mut b) = (0f32, 0f32, 0f32);
+            for (p, &wt) in src.chunks_exact(3).zip(ws) {
+                r += wt * p[0] as f32;
+                g += wt * p[1] as f32;
+                b += wt * p[2] as f32;
+            }
+            o[0] = r;
+            o[1] = g;
+            o[2] = b;
+        }
+    }
+    // Vertical pass.
+    let mut out = vec![0u8; w * h * 3];
+    let mut acc = vec![0f32; w * 3];
+    for (y, orow) in out.chunks_exact_mut(w * 3).enumerate() {
+        let (s0, n) = (ty.start[y], ty.len[y]);
+        acc.iter_mut().for_each(|a| *a = 0.5);
+        for k in 0..n {
+            let wt = ty.weights[y * ty.stride + k];
+            let src = &tmp[(s0 + k) * w * 3..(s0 + k + 1) * w * 3];
+            for (a, &s) in acc.iter_mut().zip(src) {
+                *a += wt * s;
+            }
+        }
+        for (o, &a) in orow.iter_mut().zip(&acc) {
+            *o = a.clamp(0.0, 255.0) as u8;
+        }
+    }
+    RgbImage {
+        width: w as u32,
+        height: h as u32,
+        pixels: out,
+    }
+}
+
+/// Size that fits `w` x `h` into a `max` x `max` box keeping the aspect
+/// ratio (never enlarging).
+pub fn fit(w: u32, h: u32, max: u32) -> (u32, u32) {
+    if w <= max && h <= max {
+        return (w, h);
+    }
+    if w >= h {
+        (max, ((h as u64 * max as u64 + w as u64 / 2) / w as u64).max(1) as u32)
+    } else {
+        (((w as u64 * max as u64 + h as u64 / 2) / h as u64).max(1) as u32, max)
+    }
+}
+
+/// Widths of `n` box filters whose succession approximates a Gaussian of
+/// standard deviation `sigma` (W. Jarosz / P. Kutskir construction).
+pub fn box_sizes(sigma: f32, n: usize) -> Vec<usize> {
+    let w_ideal = (12.0 * sigma * sigma / n as f32 + 1.0).sqrt();
+    let mut wl = w_ideal.floor() as i64;
+    if wl % 2 == 0 {
+        wl -= 1;
+    }
+    let wl = wl.max(1);
+    let wu = wl + 2;
+    let nf = n as f32;
+    let m = ((12.0 * sigma * sigma - nf * (wl * wl) as f32 - 4.0 * nf * wl as f32 - 3.0 * nf)
+        / (-4.0 * wl as f32 - 4.0))
+        .round() as i64;
+    (0..n as i64)
+        .map(|i| if i < m { wl as usize } else { wu as usize })
+        .collect()
+}
+
+/// One box blur of odd width `size` along rows, edges extended.
+fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
+    let r = size / 2;
+    let mut line = vec![0u32; w + 2 * r + 1];
+    let inv = (1u32 << 16) / size as u32;
+    for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
+        for c in 0..3 {
+            let first = srow[c] as u32;
+            let last = srow[(w - 1) * 3 + c] as u32;
+            for (i, l) in line.iter_mut().enumerate() {
+                *l = if i < r {
+                    first
+                } else if i < r + w {
+                    srow[(i - r) * 3 + c] as u32
+                } else {
+                    last
+                };
+            }
+            let mut sum: u32 = line[..size].iter().sum();
+            for i in 0..w {
+                drow[i * 3 + c] = ((sum * inv + (1 << 15)) >> 16) as u8;
+                sum = sum + line[i + size] - line[i];
+            }
+        }
+    }
+}
+
+/// One box blur of odd width `size` along columns, edges extended; works
+/// row by row with a running sum per column.
+fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
+    let r = size as isize / 2;
+    let stride = w * 3;
+    let row = |y: isize| {
+        let y = y.clamp(0, h as isize - 1) as usize;
+        &src[y * stride..(y + 1) * stride]
+    };
+    let mut sum = vec![0u32; stride];
+    for y in -r..=r {
+        for (s, &v) in sum.iter_mut().zip(row(y)) {
+            *s += v as u32;
+        }
+    }
+    let inv = (1u32 << 16) / size as u32;
+    for (y, drow) in dst.chunks_exact_mut(stride).enumerate() {
+        for (d, &s) in drow.iter_mut().zip(&sum) {
+            *d = ((s * inv + (1 << 15)) >> 16) as u8;
+        }
+        let (add, sub) = (row(y as isize + r + 1), row(y as isize - r));
+        for ((s, &a), &b) in sum.iter_mut().zip(add).zip(sub) {
+            *s = *s + a as u32 - b as u32;
+        }
+    }
+}
+
+/// Gaussian blur of standard deviation `sigma` pixels, approximated by three
+/// successive box blurs along each axis.
+pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
+    let (w, h) = (img.width as usize, img.height as usize);
+    if sigma <= 0.0 || w == 0 || h == 0 {
+        return img.clone();
+    }
+    let mut a = img.pixels.clone();
+    let mut b = vec![0u8; a.len()];
+    for size in box_sizes(sigma, 3) {
+        box_rows(&a, &mut b, w, size);
+        box_cols(&b, &mut a, w, h, size);
+    }
+    RgbImage {
+        width: img.width,
+        height: img.height,
+        pixels: a,
+    }
+}
+
+/// Apply EXIF orientation `o` (1-8) so that the result displays upright.
+/// Other values leave the image as it is.
+pub fn orient(img: &RgbImage, o: u16) -> RgbImage {
+    if !(2..=8).contains(&o) {
+        return img.clone();
+    }
+    let (w, h) = (img.width as usize, img.height as usize);
+    let (ow, oh) = if o >= 5 { (h, w) } else { (w, h) };
+    let mut out = vec![0u8; w * h * 3];
+    for y in 0..oh {
+        for x in 0..ow {
+            let (sx, sy) = match o {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (y, h - 1 - x),
+                7 => (w - 1 - y, h - 1 - x),
+                _ => (w - 1 - y, x),
+            };
+            let s = (sy * w + sx) * 3;
+            let d = (y * ow + x) * 3;
+            out[d..d + 3].copy_from_slice(&img.pixels[s..s + 3]);
+        }
+    }
+    RgbImage {
+        width: ow as u32,
+        height: oh as u32,
+        pixels: out,
+    }
+}
+
+/// Mirror left-right.
+pub fn mirror(img: &RgbImage) -> RgbImage {
+    orient(img, 2)
+}
+
+/// Crop the rectangle `(x, y, w, h)` (clipped to the image).
+pub fn crop(img: &RgbImage, x: u32, y: u32, w: u32, h: u32) -> RgbImage {
+    let x = x.min(img.width);
+    let y = y.min(img.height);
+    let w = w.min(img.width - x);
+    let h = h.min(img.height - y);
+    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
+    for row in y..y + h {
+        let s = (row as usize * img.width as usize + x as usize) * 3;
+        out.extend_from_slice(&img.pixels[s..s + w as usize * 3]);
+    }
+    RgbImage {
+        width: w,
+        height: h,
+        pixels: out,
+    }
+}
+
+/// Encode as baseline JPEG (4:2:0) at `quality`.
+pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
+    if img.width > u16::MAX as u32 || img.height > u16::MAX as u32 {
+        return Err("image too large for JPEG".into());
+    }
+    let mut out = Vec::with_capacity(img.pixels.len() / 8);
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    enc.encode(
+        &img.pixels,
+        img.width as u16,
+        img.height as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: u32, h: u32) -> RgbImage {
+        let mut img = RgbImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                img.put(x, y, [(x * 255 / w) as u8, (y * 255 / h) as u8, 100]);
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn resize_keeps_flat_colour_and_gradient() {
+        let mut flat = RgbImage::new(37, 23);
+        flat.pixels.iter_mut().for_each(|p| *p = 77);
+        for (w, h) in [(10, 7), (74, 46), (37, 23), (1, 1)] {
+            let r = resize(&flat, w, h);
+            assert!(r.pixels.iter().all(|&p| p == 77), "{w}x{h}");
+        }
+        let g = gradient(400, 300);
+        let r = resize(&g, 100, 75);
+        let left = r.get(5, 40)[0] as i32;
+        let right = r.get(95, 40)[0] as i32;
+        assert!((left - 16).abs() <= 3 && (right - 242).abs() <= 3, "{left} {right}");
+    }
+
+    #[test]
+    fn blur_box_sizes_and_energy() {
+        assert_eq!(box_sizes(1.0, 3).len(), 3);
+        let mut img = RgbImage::new(41, 41);
+        img.put(20, 20, [255, 255, 255]);
+        let b = gaussian_blur(&img, 3.0);
+        let centre = b.get(20, 20)[0];
+        assert!(centre > 0 && centre < 20, "{centre}");
+        assert!(b.get(0, 0)[0] == 0);
+    }
+
+    #[test]
+    fn orientations_round_trip() {
+        let g = gradient(5, 3);
+        // 6 (rotate CW) then 8 (rotate CCW) is the identity.
+        assert_eq!(orient(&orient(&g, 6), 8), g);
+        assert_eq!(orient(&orient(&g, 3), 3), g);
+        assert_eq!(orient(&orient(&g, 5), 5), g);
+        assert_eq!(orient(&orient(&g, 7), 7), g);
+        let r = orient(&g, 6);
+        assert_eq!((r.width, r.height), (3, 5));
+        // Output top-left is the source bottom-left.
+        assert_eq!(r.get(0, 0), g.get(0, 2));
+        assert_eq!(fit(1600, 1200, 320), (320, 240));
+        assert_eq!(fit(1200, 1600, 320), (240, 320));
+        assert_eq!(fit(100, 50, 320), (100, 50));
+    }
+}
