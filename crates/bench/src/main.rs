@@ -58,7 +58,7 @@ struct IngestArgs {
     /// Working directory: cached collections and scratch output (default: $TMPDIR/athar-bench).
     #[arg(long)]
     work: Option<PathBuf>,
-    /// Collection sizes (photos) at which to measure athar's peak RSS; empty to skip.
+    /// Collection sizes (photos) at which to measure athar's peak RSS; 0 to skip.
     #[arg(long, value_delimiter = ',', default_value = "1000,2000")]
     rss_sizes: Vec<usize>,
     /// Print only the markdown report on stdout (progress goes to stderr).
@@ -398,7 +398,7 @@ fn peak_rss(say: &Say, env: &Env, work: &Path, sizes: &[usize]) -> Result<Rss> {
         }
     }
     let vault = env.scratch.join("rss-vault");
-    for &size in sizes {
+    for &size in sizes.iter().filter(|&&s| s > 0) {
         let c = collection::ensure(work, size)?;
         collection::warm(&c.files)?;
         rss.sizes.push((c.photos(), c.bytes));

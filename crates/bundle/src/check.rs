@@ -91,8 +91,7 @@ impl CheckReport {
             what.push(format!("damaged parts: {}", damaged.join(", ")));
         }
         format!(
-            "bundle {} is damaged beyond repair ({} of {} rows exceed the parity budget of {} shards per row); {}. Find the missing parts or another copy of the drive",
-            self.bundle,
+            "damaged beyond repair ({} of {} rows exceed the parity budget of {} shards per row); {}. Find the missing parts or another copy of the drive",
             self.rows_lost,
             self.rows,
             self.parity_budget(),

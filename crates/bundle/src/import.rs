@@ -289,7 +289,7 @@ pub fn import(
     let actor = athar_vault::event::actor_id(found.verifier.verifying_key());
     let feed = parse_feed(&index, &actor)?;
     let (first, last) = (feed[0].event.seq, feed[feed.len() - 1].event.seq);
-    check_feed_place(registry, &actor, &trusted.name, &feed)?;
+    check_feed_place(vault, registry, &actor, &trusted.name, &feed)?;
 
     let plan = match m.kind.as_str() {
         format::KIND_SOURCE => plan_source(&index, &feed, m)?,
@@ -437,6 +437,7 @@ fn parse_feed(index: &Index, actor: &str) -> Result<Vec<SignedEvent>> {
 /// The feed must continue the signer's feed as the vault knows it: no event numbers already
 /// imported (a replay or a fork), and chained onto the previous segment when the vault has it.
 fn check_feed_place(
+    vault: &Vault,
     registry: &Registry,
     actor: &str,
     name: &str,
@@ -462,6 +463,25 @@ fn check_feed_place(
                 "{name}'s event {} does not follow event {} already held: a forked or forged feed, refused",
                 first.seq,
                 first.seq - 1
+            )));
+        }
+    }
+    // A bundle arriving late, after its successor: the successor must chain onto it.
+    let next = registry
+        .imported
+        .iter()
+        .filter_map(|i| i.feed.as_ref())
+        .find(|f| f.actor == actor && f.first == last + 1);
+    if let Some(next) = next {
+        let lines = athar_vault::feed::read(vault, &next.key)?;
+        let follows = lines
+            .first()
+            .and_then(|l| SignedEvent::parse(l).ok())
+            .is_some_and(|ev| ev.event.prev == hex::encode(feed[feed.len() - 1].leaf));
+        if !follows {
+            return Err(BundleError::Refused(format!(
+                "{name}'s event {} already held does not follow this bundle's last event {last}: a forked or forged feed, refused",
+                last + 1
             )));
         }
     }

@@ -48,7 +48,11 @@ pub struct Group {
 /// The case id for a body's numbers: branch and detainee number identify it.
 pub fn case_id(branch: Option<&str>, detainee: &str) -> String {
     let detainee = detainee.trim_start_matches('0');
-    format!("{}-{}", branch.unwrap_or("x"), if detainee.is_empty() { "0" } else { detainee })
+    format!(
+        "{}-{}",
+        branch.unwrap_or("x"),
+        if detainee.is_empty() { "0" } else { detainee }
+    )
 }
 
 /// Decide groups for the photos not yet in a case. `photos` is every analysed photo (those
@@ -56,7 +60,9 @@ pub fn case_id(branch: Option<&str>, detainee: &str) -> String {
 pub fn plan(photos: &[PhotoRow], params: &GroupingParams) -> Vec<Group> {
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for p in photos.iter().filter(|p| p.case_id.is_none()) {
-        let Some(detainee) = p.detainee.as_deref() else { continue };
+        let Some(detainee) = p.detainee.as_deref() else {
+            continue;
+        };
         let id = case_id(p.branch.as_deref(), detainee);
         let g = groups.entry(id.clone()).or_insert_with(|| Group {
             case_id: id,
@@ -75,8 +81,12 @@ pub fn plan(photos: &[PhotoRow], params: &GroupingParams) -> Vec<Group> {
         g.photos.push(p.sha256.clone());
     }
     for g in groups.values_mut() {
-        g.reason = format!("{} photos carry detainee {} of branch {}", g.photos.len(),
-            g.detainee.as_deref().unwrap_or("?"), g.branch.as_deref().unwrap_or("?"));
+        g.reason = format!(
+            "{} photos carry detainee {} of branch {}",
+            g.photos.len(),
+            g.detainee.as_deref().unwrap_or("?"),
+            g.branch.as_deref().unwrap_or("?")
+        );
     }
     let mut out: Vec<Group> = groups.into_values().collect();
     out.extend(propose(photos, params));
@@ -103,19 +113,26 @@ fn pdq_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
 fn propose(photos: &[PhotoRow], params: &GroupingParams) -> Vec<Group> {
     let candidates: Vec<&PhotoRow> = photos
         .iter()
-        .filter(|p| p.case_id.is_none() && p.detainee.is_none() && p.pdq.is_some() && p.error.is_none())
+        .filter(|p| {
+            p.case_id.is_none() && p.detainee.is_none() && p.pdq.is_some() && p.error.is_none()
+        })
         .collect();
     let mut chains: Vec<Vec<&PhotoRow>> = Vec::new();
     for p in candidates {
         let linked = chains.last().and_then(|c| c.last()).is_some_and(|prev| {
             let same_camera = prev.serial.is_some() && prev.serial == p.serial;
-            let gap = match (prev.taken.as_deref().and_then(seconds), p.taken.as_deref().and_then(seconds)) {
+            let gap = match (
+                prev.taken.as_deref().and_then(seconds),
+                p.taken.as_deref().and_then(seconds),
+            ) {
                 (Some(a), Some(b)) => b - a,
                 _ => i64::MAX,
             };
             let close = (0..=params.max_gap_secs).contains(&gap);
-            let alike = pdq_distance(prev.pdq.as_ref().expect("filtered"), p.pdq.as_ref().expect("filtered"))
-                <= params.max_pdq_distance;
+            let alike = pdq_distance(
+                prev.pdq.as_ref().expect("filtered"),
+                p.pdq.as_ref().expect("filtered"),
+            ) <= params.max_pdq_distance;
             same_camera && close && alike
         });
         if linked {
@@ -154,7 +171,13 @@ fn propose(photos: &[PhotoRow], params: &GroupingParams) -> Vec<Group> {
 mod tests {
     use super::*;
 
-    fn photo(sha: &str, serial: &str, taken: &str, pdq: u8, numbers: Option<(&str, &str)>) -> PhotoRow {
+    fn photo(
+        sha: &str,
+        serial: &str,
+        taken: &str,
+        pdq: u8,
+        numbers: Option<(&str, &str)>,
+    ) -> PhotoRow {
         PhotoRow {
             sha256: sha.repeat(64 / sha.len()),
             source_path: None,

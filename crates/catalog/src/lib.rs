@@ -11,10 +11,10 @@ mod sqlite;
 
 use serde::Serialize;
 
-pub use projection::{catch_up, rebuild};
 pub use photos::{
     exif_time, CaseFilter, CaseRow, Pending, PhotoRow, Photos, Stats, GROUPING, METADATA_EXTRACTION,
 };
+pub use projection::{catch_up, rebuild};
 pub use sqlite::SqliteCatalog;
 
 use athar_vault::SignedEvent;

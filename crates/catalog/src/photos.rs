@@ -59,7 +59,13 @@ pub fn exif_time(t: &str) -> Option<String> {
     if b[4] != b':' || b[7] != b':' || b[10] != b' ' {
         return None;
     }
-    Some(format!("{}-{}-{}T{}", &t[0..4], &t[5..7], &t[8..10], &t[11..19]))
+    Some(format!(
+        "{}-{}-{}T{}",
+        &t[0..4],
+        &t[5..7],
+        &t[8..10],
+        &t[11..19]
+    ))
 }
 
 pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
@@ -69,9 +75,20 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
         METADATA_EXTRACTION if !e.objects.is_empty() => {
             let names = d.get("labels");
             let card = d.get("card");
-            let from_names = names.and_then(|l| l.get("detainee")).is_some_and(|v| v.is_string());
-            let from_card = !from_names && card.and_then(|c| c.get("detainee")).is_some_and(|v| v.is_string());
-            let numbers = if from_names { names } else if from_card { card } else { None };
+            let from_names = names
+                .and_then(|l| l.get("detainee"))
+                .is_some_and(|v| v.is_string());
+            let from_card = !from_names
+                && card
+                    .and_then(|c| c.get("detainee"))
+                    .is_some_and(|v| v.is_string());
+            let numbers = if from_names {
+                names
+            } else if from_card {
+                card
+            } else {
+                None
+            };
             let num = |f: &str| numbers.and_then(|n| n.get(f)).and_then(Value::as_str);
             let pdq = s(&d, &["pdq"]).and_then(|h| hex::decode(h).ok());
             tx.execute(
@@ -304,14 +321,21 @@ pub trait Photos {
 
 fn pairs(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "unknown".into()), r.get::<_, i64>(1)? as u64)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Option<String>>(0)?
+                .unwrap_or_else(|| "unknown".into()),
+            r.get::<_, i64>(1)? as u64,
+        ))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 impl Photos for SqliteCatalog {
     fn stats(&self) -> Result<Stats> {
         let c = self.conn();
-        let one = |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        let one =
+            |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
         const NUMBERED: &str = "FROM cases WHERE basis = 'numbers'";
         let mut by_month_branch = Vec::new();
         {
@@ -320,7 +344,8 @@ impl Photos for SqliteCatalog {
             ))?;
             let rows = stmt.query_map([], |r| {
                 Ok((
-                    r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "unknown".into()),
+                    r.get::<_, Option<String>>(0)?
+                        .unwrap_or_else(|| "unknown".into()),
                     r.get::<_, String>(1)?,
                     r.get::<_, i64>(2)? as u64,
                 ))
@@ -334,7 +359,9 @@ impl Photos for SqliteCatalog {
                 "SELECT n, count(*) FROM (SELECT count(*) AS n FROM case_photos x JOIN cases k ON k.id = x.case_id
                  WHERE k.basis = 'numbers' GROUP BY x.case_id) GROUP BY n ORDER BY n",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
         Ok(Stats {
@@ -375,7 +402,11 @@ impl Photos for SqliteCatalog {
     fn photo(&self, sha256: &str) -> Result<Option<PhotoRow>> {
         Ok(self
             .conn()
-            .query_row(&format!("SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.sha256 = ?1"), [sha256], photo_row)
+            .query_row(
+                &format!("SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.sha256 = ?1"),
+                [sha256],
+                photo_row,
+            )
             .optional()?)
     }
 
@@ -388,9 +419,9 @@ impl Photos for SqliteCatalog {
     }
 
     fn derivatives(&self, original: &str) -> Result<Vec<(String, String, String)>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT kind, sha256, transform FROM derivatives WHERE original = ?1 ORDER BY kind")?;
+        let mut stmt = self.conn().prepare(
+            "SELECT kind, sha256, transform FROM derivatives WHERE original = ?1 ORDER BY kind",
+        )?;
         let rows = stmt.query_map([original], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -412,7 +443,11 @@ impl Photos for SqliteCatalog {
             bind(&mut sql, " AND c.status = ?", v);
         }
         if let Some(v) = &f.number {
-            bind(&mut sql, " AND (c.detainee = ? OR c.report = ? OR replace(c.report, '/', '-') = ?)", v);
+            bind(
+                &mut sql,
+                " AND (c.detainee = ? OR c.report = ? OR replace(c.report, '/', '-') = ?)",
+                v,
+            );
         }
         if let Some(v) = &f.from {
             bind(&mut sql, " AND c.first_taken >= ?", v);
@@ -432,7 +467,11 @@ impl Photos for SqliteCatalog {
     fn case(&self, id: &str) -> Result<Option<CaseRow>> {
         Ok(self
             .conn()
-            .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = ?1"), [id], case_row)
+            .query_row(
+                &format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = ?1"),
+                [id],
+                case_row,
+            )
             .optional()?)
     }
 

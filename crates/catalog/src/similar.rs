@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-
 const CHUNKS: usize = 16;
 
 pub struct PdqIndex {
@@ -108,7 +107,10 @@ impl PdqIndex {
                 for c in 0..CHUNKS {
                     at_radius(chunk(q, c), radius, &mut buf);
                     for &key in &buf {
-                        let (a, b) = (self.starts[c][key as usize], self.starts[c][key as usize + 1]);
+                        let (a, b) = (
+                            self.starts[c][key as usize],
+                            self.starts[c][key as usize + 1],
+                        );
                         for &n in &self.members[c][a as usize..b as usize] {
                             let slot = n as usize * variants.len() + vi;
                             if std::mem::replace(&mut seen[slot], true) {
@@ -127,7 +129,8 @@ impl PdqIndex {
             }
             // Everything within this distance has now been seen.
             let covered = (radius + 1) * CHUNKS as u32 - 1;
-            let mut found: Vec<(u32, u32, usize)> = best.iter().map(|(n, (d, v))| (*d, *n, *v)).collect();
+            let mut found: Vec<(u32, u32, usize)> =
+                best.iter().map(|(n, (d, v))| (*d, *n, *v)).collect();
             found.sort_unstable();
             let exact = found.len() >= k && found[k - 1].0 <= covered;
             let settled = radius >= SETTLE_RADIUS && found.first().is_some_and(|f| f.0 <= covered);
@@ -173,7 +176,9 @@ mod tests {
     #[test]
     fn same_answer_as_a_scan() {
         let mut seed = 0x1234_5678_9abc_def1u64;
-        let entries: Vec<(String, [u8; 32])> = (0..5000).map(|i| (format!("{i}"), random_hash(&mut seed))).collect();
+        let entries: Vec<(String, [u8; 32])> = (0..5000)
+            .map(|i| (format!("{i}"), random_hash(&mut seed)))
+            .collect();
         let index = PdqIndex::new(entries.clone());
         for t in 0..20 {
             let mut q = entries[t * 97].1;
@@ -191,8 +196,17 @@ mod tests {
             scan.sort();
             assert_eq!(hits[0].id, format!("{}", t * 97));
             assert_eq!(hits[0].distance, scan[0].0, "the nearest is exact");
-            let exact: Vec<u32> = scan.iter().take(3).map(|s| s.0).filter(|d| *d < 64).collect();
-            let got: Vec<u32> = hits.iter().map(|h| h.distance).filter(|d| *d < 64).collect();
+            let exact: Vec<u32> = scan
+                .iter()
+                .take(3)
+                .map(|s| s.0)
+                .filter(|d| *d < 64)
+                .collect();
+            let got: Vec<u32> = hits
+                .iter()
+                .map(|h| h.distance)
+                .filter(|d| *d < 64)
+                .collect();
             assert_eq!(got, exact, "runners-up within 63 are exact");
         }
     }

@@ -46,7 +46,12 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-pub fn run(root: &std::path::Path, json_out: bool, threads: Option<usize>, pass: &PassArgs) -> Result<ExitCode> {
+pub fn run(
+    root: &std::path::Path,
+    json_out: bool,
+    threads: Option<usize>,
+    pass: &PassArgs,
+) -> Result<ExitCode> {
     let mut session = Session::open(root, pass, Access::Write)?;
     let summary = analyze(&mut session, threads, true)?;
     report(&summary, json_out);
@@ -58,20 +63,35 @@ pub fn report(s: &Summary, json_out: bool) {
         output::json(s);
         return;
     }
-    println!("analysed {} photos, {} derivatives", s.analysed, s.derivatives);
+    println!(
+        "analysed {} photos, {} derivatives",
+        s.analysed, s.derivatives
+    );
     println!(
         "grouped {} photos: {} cases by their numbers, {} proposed by similarity (for review)",
         s.photos_grouped, s.cases_numbered, s.cases_proposed
     );
     if !s.unreadable.is_empty() {
-        println!("{} could not be decoded (kept, with what could be read):", s.unreadable.len());
+        println!(
+            "{} could not be decoded (kept, with what could be read):",
+            s.unreadable.len()
+        );
         for u in &s.unreadable {
-            println!("  {} {}: {}", u.sha256, u.source_path.as_deref().unwrap_or(""), u.reason);
+            println!(
+                "  {} {}: {}",
+                u.sha256,
+                u.source_path.as_deref().unwrap_or(""),
+                u.reason
+            );
         }
     }
 }
 
-pub fn analyze(session: &mut Session, threads: Option<usize>, show_progress: bool) -> Result<Summary> {
+pub fn analyze(
+    session: &mut Session,
+    threads: Option<usize>,
+    show_progress: bool,
+) -> Result<Summary> {
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
@@ -79,7 +99,10 @@ pub fn analyze(session: &mut Session, threads: Option<usize>, show_progress: boo
     let mut summary = Summary::default();
     let bar = if show_progress {
         let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(indicatif::ProgressStyle::with_template("{spinner} analysing {pos} photos {per_sec}").expect("valid template"));
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} analysing {pos} photos {per_sec}")
+                .expect("valid template"),
+        );
         b
     } else {
         indicatif::ProgressBar::hidden()
@@ -90,7 +113,10 @@ pub fn analyze(session: &mut Session, threads: Option<usize>, show_progress: boo
             break;
         }
         let drafts = analyse_batch(&session.vault, &pending, &patterns, threads, &mut summary)?;
-        let events = session.vault.append(drafts).context("logging the analysis")?;
+        let events = session
+            .vault
+            .append(drafts)
+            .context("logging the analysis")?;
         session.catalog.apply(&events)?;
         bar.inc(pending.len() as u64);
     }
@@ -141,16 +167,30 @@ fn analyse_batch(
 }
 
 /// The events for one original: a "creation" per derivative, then its "metadata extraction".
-fn analyse_one(vault: &Vault, objects: &Objects, p: &Pending, patterns: &NumberPatterns) -> Result<Vec<EventDraft>> {
+fn analyse_one(
+    vault: &Vault,
+    objects: &Objects,
+    p: &Pending,
+    patterns: &NumberPatterns,
+) -> Result<Vec<EventDraft>> {
     let labels = patterns.parse(p.source_path.as_deref().unwrap_or(""));
     let mut d = Map::new();
-    d.insert("tool".into(), json!(format!("athar-media {}", env!("CARGO_PKG_VERSION"))));
+    d.insert(
+        "tool".into(),
+        json!(format!("athar-media {}", env!("CARGO_PKG_VERSION"))),
+    );
     if let Some(path) = &p.source_path {
         d.insert("source_path".into(), json!(path));
     }
     d.insert("labels".into(), serde_json::to_value(&labels)?);
     if p.size > MAX_ANALYSIS_BYTES {
-        d.insert("error".into(), json!(format!("not analysed: larger than {}", output::bytes(MAX_ANALYSIS_BYTES))));
+        d.insert(
+            "error".into(),
+            json!(format!(
+                "not analysed: larger than {}",
+                output::bytes(MAX_ANALYSIS_BYTES)
+            )),
+        );
         return Ok(vec![meta_event(&p.sha256, d)]);
     }
     let mut bytes = Vec::with_capacity(p.size as usize);
@@ -242,7 +282,12 @@ fn group(session: &mut Session, summary: &mut Summary) -> Result<()> {
         d.insert("case".into(), json!(g.case_id));
         d.insert("basis".into(), json!(g.basis));
         d.insert("status".into(), json!(g.status));
-        for (k, v) in [("detainee", &g.detainee), ("branch", &g.branch), ("report", &g.report), ("hospital", &g.hospital)] {
+        for (k, v) in [
+            ("detainee", &g.detainee),
+            ("branch", &g.branch),
+            ("report", &g.report),
+            ("hospital", &g.hospital),
+        ] {
             if let Some(v) = v {
                 d.insert(k.into(), json!(v));
             }
@@ -254,7 +299,10 @@ fn group(session: &mut Session, summary: &mut Summary) -> Result<()> {
             details: d,
         });
     }
-    let events = session.vault.append(drafts).context("logging the grouping")?;
+    let events = session
+        .vault
+        .append(drafts)
+        .context("logging the grouping")?;
     session.catalog.apply(&events)?;
     Ok(())
 }

@@ -39,7 +39,10 @@ pub fn list(root: &Path, filter: CaseFilter, json_out: bool, pass: &PassArgs) ->
         output::json(&cases);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<24} {:<11} {:>7} {:>8} {:>9} {:<10} {:<10} {:>6}", "case", "status", "branch", "detainee", "report", "hospital", "date", "photos");
+    println!(
+        "{:<24} {:<11} {:>7} {:>8} {:>9} {:<10} {:<10} {:>6}",
+        "case", "status", "branch", "detainee", "report", "hospital", "date", "photos"
+    );
     for c in &cases {
         println!(
             "{:<24} {:<11} {:>7} {:>8} {:>9} {:<10} {:<10} {:>6}",
@@ -49,7 +52,10 @@ pub fn list(root: &Path, filter: CaseFilter, json_out: bool, pass: &PassArgs) ->
             c.detainee.as_deref().unwrap_or("-"),
             c.report.as_deref().unwrap_or("-"),
             c.hospital.as_deref().unwrap_or("-"),
-            c.first_taken.as_deref().map(|t| &t[..10.min(t.len())]).unwrap_or("-"),
+            c.first_taken
+                .as_deref()
+                .map(|t| &t[..10.min(t.len())])
+                .unwrap_or("-"),
             c.photos
         );
     }
@@ -97,8 +103,11 @@ struct Match {
     distance: u32,
     /// How the copy relates to the original: "same", "near-identical", "altered".
     verdict: &'static str,
-    /// The orientation under which it matched ("original", "mirrored left-right", ...).
+    /// The orientation under which the hashes matched ("as is", "mirrored left-right", ...).
     orientation: &'static str,
+    /// Best normalised correlation of the copy's pixels with some window of the original's
+    /// thumbnail (1.0 = the same pixels); ranks the candidates that the hashes found.
+    pixel_score: f32,
     source_path: Option<String>,
 }
 
@@ -116,9 +125,34 @@ const ORIENTATIONS: [&str; 8] = [
 /// PDQ distances: at or under this, the same picture; the reference "match" bound is 31.
 const NEAR: u32 = 31;
 /// Farther than this, not a copy at all.
-const MAX_DISTANCE: u32 = 96;
+const MAX_DISTANCE: u32 = 128;
+/// Hash candidates compared by pixels.
+const CANDIDATES: usize = 20;
 
-pub fn similar(root: &Path, images: &[std::path::PathBuf], top: usize, json_out: bool, pass: &PassArgs) -> Result<ExitCode> {
+/// How well the query matches the original's thumbnail (see `athar_media::compare`).
+fn pixel_score(session: &Session, original: &str, query: &athar_media::RgbImage) -> Result<f32> {
+    let Some((_, thumb, _)) = session
+        .catalog
+        .derivatives(original)?
+        .into_iter()
+        .find(|(kind, _, _)| kind == "thumbnail")
+    else {
+        return Ok(0.0);
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut session.vault.open_object(&thumb)?, &mut bytes)?;
+    Ok(athar_media::decode_full(&bytes)
+        .map(|t| athar_media::compare::copy_score(query, &t))
+        .unwrap_or(0.0))
+}
+
+pub fn similar(
+    root: &Path,
+    images: &[std::path::PathBuf],
+    top: usize,
+    json_out: bool,
+    pass: &PassArgs,
+) -> Result<ExitCode> {
     let session = Session::open(root, pass, Access::Read)?;
     let index = PdqIndex::new(session.catalog.pdq_hashes()?);
     if index.is_empty() {
@@ -133,12 +167,14 @@ pub fn similar(root: &Path, images: &[std::path::PathBuf], top: usize, json_out:
             .with_context(|| format!("{} is too small or too flat to hash", image.display()))?;
         let hashes: Vec<[u8; 32]> = variants.iter().map(|p| p.hash).collect();
         let started = std::time::Instant::now();
-        let hits = index.nearest(&hashes, top, MAX_DISTANCE);
+        // Hashes find candidates; pixels rank them (a crop hashes closer to its neighbours).
+        let hits = index.nearest(&hashes, (top * 4).max(CANDIDATES), MAX_DISTANCE);
         let micros = started.elapsed().as_micros();
         let mut matches = Vec::new();
         for h in hits {
             let photo = session.catalog.photo(&h.id)?;
             matches.push(Match {
+                pixel_score: pixel_score(&session, &h.id, &decoded.image)?,
                 verdict: match h.distance {
                     0 => "same",
                     d if d <= NEAR => "near-identical (re-encoded, resized or lightly edited)",
@@ -151,12 +187,27 @@ pub fn similar(root: &Path, images: &[std::path::PathBuf], top: usize, json_out:
                 distance: h.distance,
             });
         }
+        matches.sort_by(|a, b| {
+            b.pixel_score
+                .total_cmp(&a.pixel_score)
+                .then(a.distance.cmp(&b.distance))
+        });
+        matches.truncate(top);
         if !json_out {
-            println!("{}: {}", image.display(), if matches.is_empty() { "no match in the archive" } else { "" });
+            println!(
+                "{}: {}",
+                image.display(),
+                if matches.is_empty() {
+                    "no match in the archive"
+                } else {
+                    ""
+                }
+            );
             for m in &matches {
                 println!(
-                    "  {}  distance {:>3}/256  case {}  {} ({})",
+                    "  {}  pixels {:.2}  distance {:>3}/256  case {}  {} ({})",
                     m.sha256,
+                    m.pixel_score,
                     m.distance,
                     m.case.as_deref().unwrap_or("-"),
                     m.verdict,
@@ -177,13 +228,19 @@ pub fn stats(root: &Path, out: Option<&Path>, json_out: bool, pass: &PassArgs) -
     let s = session.catalog.stats()?;
     if let Some(dir) = out {
         write_stats(dir, &s)?;
-        eprintln!("wrote stats.json, the CSV tables and cases-per-month.svg to {}", dir.display());
+        eprintln!(
+            "wrote stats.json, the CSV tables and cases-per-month.svg to {}",
+            dir.display()
+        );
     }
     if json_out {
         output::json(&s);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} photos, {} cases by their numbers ({} photos), {} groups proposed for review", s.photos, s.cases, s.photos_in_cases, s.proposed_groups);
+    println!(
+        "{} photos, {} cases by their numbers ({} photos), {} groups proposed for review",
+        s.photos, s.cases, s.photos_in_cases, s.proposed_groups
+    );
     println!("cases by branch:");
     for (k, n) in &s.cases_by_branch {
         println!("  {k:<10} {n:>6}");
@@ -208,28 +265,55 @@ pub fn write_stats(dir: &Path, s: &athar_catalog::Stats) -> Result<()> {
     use athar_report::csv::table;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let write = |name: &str, text: String| -> Result<()> {
-        std::fs::write(dir.join(name), text).with_context(|| format!("writing {}", dir.join(name).display()))
+        std::fs::write(dir.join(name), text)
+            .with_context(|| format!("writing {}", dir.join(name).display()))
     };
-    let pairs = |v: &[(String, u64)]| v.iter().map(|(k, n)| vec![k.clone(), n.to_string()]).collect::<Vec<_>>();
+    let pairs = |v: &[(String, u64)]| {
+        v.iter()
+            .map(|(k, n)| vec![k.clone(), n.to_string()])
+            .collect::<Vec<_>>()
+    };
     write("stats.json", serde_json::to_string_pretty(s)?)?;
-    write("cases-by-branch.csv", table(&["branch", "cases"], pairs(&s.cases_by_branch)))?;
-    write("cases-by-hospital.csv", table(&["hospital", "cases"], pairs(&s.cases_by_hospital)))?;
-    write("cases-by-month.csv", table(&["month", "cases"], pairs(&s.cases_by_month)))?;
+    write(
+        "cases-by-branch.csv",
+        table(&["branch", "cases"], pairs(&s.cases_by_branch)),
+    )?;
+    write(
+        "cases-by-hospital.csv",
+        table(&["hospital", "cases"], pairs(&s.cases_by_hospital)),
+    )?;
+    write(
+        "cases-by-month.csv",
+        table(&["month", "cases"], pairs(&s.cases_by_month)),
+    )?;
     write(
         "cases-by-month-and-branch.csv",
         table(
             &["month", "branch", "cases"],
-            s.cases_by_month_and_branch.iter().map(|(m, b, n)| vec![m.clone(), b.clone(), n.to_string()]),
+            s.cases_by_month_and_branch
+                .iter()
+                .map(|(m, b, n)| vec![m.clone(), b.clone(), n.to_string()]),
         ),
     )?;
-    write("photos-by-camera.csv", table(&["camera", "photos"], pairs(&s.photos_by_camera)))?;
+    write(
+        "photos-by-camera.csv",
+        table(&["camera", "photos"], pairs(&s.photos_by_camera)),
+    )?;
     write(
         "photos-per-case.csv",
-        table(&["photos", "cases"], s.photos_per_case.iter().map(|(k, n)| vec![k.to_string(), n.to_string()])),
+        table(
+            &["photos", "cases"],
+            s.photos_per_case
+                .iter()
+                .map(|(k, n)| vec![k.to_string(), n.to_string()]),
+        ),
     )?;
     write(
         "cases-per-month.svg",
-        athar_report::chart::stacked_bars("Cases per month, by branch", &s.cases_by_month_and_branch),
+        athar_report::chart::stacked_bars(
+            "Cases per month, by branch",
+            &s.cases_by_month_and_branch,
+        ),
     )?;
     Ok(())
 }

@@ -105,7 +105,11 @@ pub fn run(
     let mut session = Session::open(root, pass, Access::Write)?;
     let mut summary = ingest(&mut session, paths, opts, true)?;
     if opts.analyze && summary.new > 0 {
-        summary.analysis = Some(crate::analyze::analyze(&mut session, opts.threads, !json_out)?);
+        summary.analysis = Some(crate::analyze::analyze(
+            &mut session,
+            opts.threads,
+            !json_out,
+        )?);
     }
     report(root, &summary, json_out);
     Ok(if summary.rejected.is_empty() {

@@ -414,7 +414,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
             &pass,
         ),
-        Command::Case { vault, id, json, pass } => cases::show(&vault, &id, json, &pass),
+        Command::Case {
+            vault,
+            id,
+            json,
+            pass,
+        } => cases::show(&vault, &id, json, &pass),
         Command::Similar {
             vault,
             images,
@@ -422,7 +427,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
             pass,
         } => cases::similar(&vault, &images, top, json, &pass),
-        Command::Stats { vault, out, json, pass } => cases::stats(&vault, out.as_deref(), json, &pass),
+        Command::Stats {
+            vault,
+            out,
+            json,
+            pass,
+        } => cases::stats(&vault, out.as_deref(), json, &pass),
         Command::Keys { vault, json } => inspect::keys(&vault, json),
         Command::Source { action } => route::source(action),
         Command::Pack(args) => route::pack(args),

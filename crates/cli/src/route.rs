@@ -121,6 +121,10 @@ pub struct ImportArgs {
     /// Worker threads for decryption (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Skip the analysis of new photos (EXIF, perceptual hashes, cases) that follows an
+    /// import, as it follows an ingest; `athar analyze` does it later.
+    #[arg(long)]
+    no_analyze: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -443,7 +447,12 @@ fn print_receive(s: &ReceiveSummary) {
             r.parity_per_row
         );
         for p in r.bad_parts() {
-            println!("    {}: {:?}, {} bad shards", p.name, p.state, p.bad_shards);
+            let state = match p.state {
+                athar_bundle::check::PartState::Missing => "missing",
+                athar_bundle::check::PartState::Damaged => "damaged",
+                athar_bundle::check::PartState::Intact => "intact",
+            };
+            println!("    {}: {state}, {} bad shards", p.name, p.bad_shards);
         }
         for n in &r.notes {
             println!("    {}: {}", n.part, n.message);
@@ -500,8 +509,18 @@ pub fn import(a: ImportArgs) -> Result<ExitCode> {
         .iter()
         .any(|r| r.get("outcome") == Some(&json!("refused")))
         || !problems.is_empty();
+    let new: u64 = results.iter().filter_map(|r| r["new"].as_u64()).sum();
+    let analysis = if !a.no_analyze && new > 0 {
+        let s = crate::analyze::analyze(&mut session, a.threads, !a.json)?;
+        if !a.json {
+            crate::analyze::report(&s, false);
+        }
+        Some(s)
+    } else {
+        None
+    };
     if a.json {
-        output::json(&json!({"bundles": results, "problems": problems}));
+        output::json(&json!({"bundles": results, "problems": problems, "analysis": analysis}));
     }
     for p in &problems {
         eprintln!(
@@ -735,4 +754,47 @@ pub fn demo_route(session: &mut Session, collection: &Path, work: &Path) -> Resu
         imported,
         lines,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("4000M"), Ok(4000 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("12 parsecs").is_err());
+    }
+
+    #[test]
+    fn the_demo_route_packs_receives_and_imports() {
+        let dir = tempfile::tempdir().unwrap();
+        let pass = SecretString::from("demo test passphrase".to_string());
+        let vault = dir.path().join("vault");
+        athar_vault::Vault::init(
+            &vault,
+            &pass,
+            &athar_vault::InitOptions {
+                scrypt_log_n: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let photos = dir.path().join("collection");
+        std::fs::create_dir_all(&photos).unwrap();
+        for i in 0..5u8 {
+            std::fs::write(photos.join(format!("{i}.jpg")), vec![i; 1000 + i as usize]).unwrap();
+        }
+        let mut session = Session::open_with(&vault, &pass, Access::Write).unwrap();
+        let route = demo_route(&mut session, &photos, dir.path()).unwrap();
+        assert_eq!(route.pack.files, 5);
+        assert_eq!(route.imported[0]["new"], 5);
+        assert_eq!(route.lines.len(), 3);
+        assert!(route.courier.join(&route.pack.bundle).is_dir());
+        assert!(route.drive.is_dir());
+        assert_eq!(route.receive.bundles.len(), 1);
+    }
 }

@@ -525,3 +525,26 @@ fn an_interrupted_import_resumes_and_trust_is_logged() {
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("not a signing key"), "{}", text(&bad));
 }
+
+#[test]
+fn bundles_may_arrive_out_of_order() {
+    let (tv, src) = setup();
+    let base = tv.dir.path();
+    let a = small_files(&base.join("day1"), 6, 41);
+    let b = small_files(&base.join("day2"), 6, 42);
+    let p1 = pack_json(&src, &[&base.join("day1")], &base.join("drive1"), &[]);
+    let p2 = pack_json(&src, &[&base.join("day2")], &base.join("drive2"), &[]);
+    assert_eq!((p1["seq"].as_u64(), p2["seq"].as_u64()), (Some(1), Some(2)));
+    // The second day's drive arrives first; the first day's a week later.
+    let (out, v) = import_json(&tv, &[&base.join("drive2")]);
+    assert_ok(&out);
+    assert_eq!(v["bundles"][0]["outcome"], "imported", "{v}");
+    let (out, v) = import_json(&tv, &[&base.join("drive1")]);
+    assert_ok(&out);
+    assert_eq!(v["bundles"][0]["outcome"], "imported", "{v}");
+    assert_all_held(&tv, &a);
+    assert_all_held(&tv, &b);
+    let (ok, rep) = tv.verify();
+    assert!(ok, "{rep}");
+    assert_eq!(rep["report"]["feeds"], 2);
+}

@@ -2,7 +2,8 @@
 //! `exiftool -json -r` on the same folder.
 //!
 //! ```text
-//! cargo run --release -p athar-media --example analyze_dir -- [DIR] [--threads N] [--card] [--repeat K]
+//! cargo run --release -p athar-media --example analyze_dir -- [DIR] [--threads N] [--repeat K]
+//!     [--card] [--no-derivatives] [--no-hashes]
 //! ```
 //!
 //! Without DIR, a synthetic collection of about 300 photos (42 bodies,
@@ -19,7 +20,9 @@ use std::time::{Duration, Instant};
 use athar_media::{analyze, AnalyzeOptions};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -79,6 +82,14 @@ fn run(files: &[PathBuf], threads: usize, opts: &AnalyzeOptions) -> Run {
     }
 }
 
+fn on(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
 fn exiftool(dir: &Path) -> Option<Duration> {
     let t0 = Instant::now();
     let out = Command::new("exiftool")
@@ -101,9 +112,21 @@ fn main() {
     let mut repeat = 3;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--threads" => threads = args.next().and_then(|t| t.parse().ok()).expect("--threads N"),
-            "--repeat" => repeat = args.next().and_then(|t| t.parse().ok()).expect("--repeat K"),
+            "--threads" => {
+                threads = args
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .expect("--threads N")
+            }
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .expect("--repeat K")
+            }
             "--card" => opts.read_card = true,
+            "--no-derivatives" => opts.derivatives = false,
+            "--no-hashes" => opts.hashes = false,
             _ => dir = Some(PathBuf::from(a)),
         }
     }
@@ -118,7 +141,10 @@ fn main() {
                 threads,
                 ..Default::default()
             };
-            eprintln!("generating a synthetic collection in {} ...", t.path().display());
+            eprintln!(
+                "generating a synthetic collection in {} ...",
+                t.path().display()
+            );
             let s = athar_corpus::generate(t.path(), &o, &|_, _| {}).expect("generate");
             eprintln!("{} photos, {:.1} MB", s.photos, s.bytes as f64 / 1e6);
             let p = t.path().to_path_buf();
@@ -135,11 +161,13 @@ fn main() {
         .map(|m| m.len())
         .sum();
     println!(
-        "{}: {} files, {:.1} MB; {threads} threads{}",
+        "{}: {} files, {:.1} MB; {threads} threads; hashes {}, derivatives {}, card reader {}",
         dir.display(),
         files.len(),
         bytes as f64 / 1e6,
-        if opts.read_card { ", card reader on" } else { "" }
+        on(opts.hashes),
+        on(opts.derivatives),
+        on(opts.read_card),
     );
     // Warm the page cache so that both tools read from memory.
     for f in &files {

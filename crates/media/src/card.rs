@@ -43,6 +43,10 @@ pub const CARD_H: usize = 2 * MARGIN_Y + (LINES - 1) * LINE_ADVANCE + GLYPH_H;
 /// Dots inside glyph cells.
 const CELL_DOTS: f32 = (LINES * MAX_CHARS * GLYPH_W * GLYPH_H) as f32;
 
+/// Residual below which a reading is taken at once (real cards read at
+/// about 0.0002-0.0008).
+const GOOD_RESIDUAL: f32 = 0.003;
+
 /// Largest [`CardNumbers::residual`] accepted for a card with writing.
 pub const MAX_RESIDUAL: f32 = 0.01;
 
@@ -52,17 +56,72 @@ pub const MIN_WIDTH: u32 = 800;
 
 /// The card font: characters and their 5 x 7 bitmaps (`#` = ink).
 pub const FONT: [(char, [&str; GLYPH_H]); 11] = [
-    ('0', [".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."]),
-    ('1', ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."]),
-    ('2', [".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"]),
-    ('3', ["#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."]),
-    ('4', ["...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."]),
-    ('5', ["#####", "#....", "####.", "....#", "....#", "#...#", ".###."]),
-    ('6', ["..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."]),
-    ('7', ["#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."]),
-    ('8', [".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."]),
-    ('9', [".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."]),
-    ('/', ["....#", "....#", "...#.", "..#..", ".#...", "#....", "#...."]),
+    (
+        '0',
+        [
+            ".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###.",
+        ],
+    ),
+    (
+        '1',
+        [
+            "..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###.",
+        ],
+    ),
+    (
+        '2',
+        [
+            ".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####",
+        ],
+    ),
+    (
+        '3',
+        [
+            "#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###.",
+        ],
+    ),
+    (
+        '4',
+        [
+            "...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#.",
+        ],
+    ),
+    (
+        '5',
+        [
+            "#####", "#....", "####.", "....#", "....#", "#...#", ".###.",
+        ],
+    ),
+    (
+        '6',
+        [
+            "..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###.",
+        ],
+    ),
+    (
+        '7',
+        [
+            "#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#...",
+        ],
+    ),
+    (
+        '8',
+        [
+            ".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###.",
+        ],
+    ),
+    (
+        '9',
+        [
+            ".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##..",
+        ],
+    ),
+    (
+        '/',
+        [
+            "....#", "....#", "...#.", "..#..", ".#...", "#....", "#....",
+        ],
+    ),
 ];
 
 /// Numbers read from a card.
@@ -201,10 +260,10 @@ fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
             }
         }
     }
-    paper_samples.sort_by(|a, b| a.total_cmp(b));
-    let paper = paper_samples[paper_samples.len() / 2];
-    cell_samples.sort_by(|a, b| a.total_cmp(b));
-    let ink = cell_samples[cell_samples.len() / 50];
+    let mid = paper_samples.len() / 2;
+    let paper = *paper_samples.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let low = cell_samples.len() / 50;
+    let ink = *cell_samples.select_nth_unstable_by(low, f32::total_cmp).1;
     let contrast = paper - ink;
     let tpl = templates();
     let mut lines: [String; 3] = Default::default();
@@ -272,7 +331,7 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
         0.8f32.to_radians(),
         0.02 * start.dot,
     ];
-    for _ in 0..6 {
+    for _ in 0..4 {
         let mut improved = true;
         let mut rounds = 0;
         while improved && rounds < 6 {
@@ -508,8 +567,14 @@ fn ink_pose(g: &Gray, pts: &[(u32, u32)], guess: Pose) -> Option<Pose> {
     let angle = best.1;
     let (s, c) = angle.sin_cos();
     // Extents in card axes (robust: 0.3% trimmed).
-    let mut us: Vec<f32> = ink.iter().map(|&(x, y)| (x - mx) * c + (y - my) * s).collect();
-    let mut vs: Vec<f32> = ink.iter().map(|&(x, y)| -(x - mx) * s + (y - my) * c).collect();
+    let mut us: Vec<f32> = ink
+        .iter()
+        .map(|&(x, y)| (x - mx) * c + (y - my) * s)
+        .collect();
+    let mut vs: Vec<f32> = ink
+        .iter()
+        .map(|&(x, y)| -(x - mx) * s + (y - my) * c)
+        .collect();
     us.sort_by(f32::total_cmp);
     vs.sort_by(f32::total_cmp);
     let k = ink.len() / 300;
@@ -600,7 +665,7 @@ pub fn read_card(img: &RgbImage) -> Option<CardNumbers> {
     let max_cost = MAX_RESIDUAL * CELL_DOTS;
     let mut best: Option<(Pose, Reading)> = None;
     let rank = |r: &Reading| (r.contrast >= 40.0, -r.cost);
-    for cand in candidates(&g) {
+    'search: for cand in candidates(&g) {
         // The major axis gives the angle up to a half turn: try both.
         for flip in [0.0, std::f32::consts::PI] {
             let start = Pose {
@@ -618,7 +683,12 @@ pub fn read_card(img: &RgbImage) -> Option<CardNumbers> {
                 Some((_, b)) => rank(&r) > rank(b),
             };
             if better {
+                let clean = r.contrast >= 40.0 && r.cost < GOOD_RESIDUAL * CELL_DOTS;
                 best = Some((p, r));
+                if clean {
+                    // A crisp reading of real writing: no need to look further.
+                    break 'search;
+                }
             }
         }
     }

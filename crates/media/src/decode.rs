@@ -171,7 +171,10 @@ fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
     let rgb = match info.pixel_format {
         P::RGB24 => px,
         P::L8 => px.iter().flat_map(|&v| [v, v, v]).collect(),
-        P::L16 => px.chunks_exact(2).flat_map(|v| [v[0], v[0], v[0]]).collect(),
+        P::L16 => px
+            .chunks_exact(2)
+            .flat_map(|v| [v[0], v[0], v[0]])
+            .collect(),
         // jpeg-decoder returns Adobe-style (inverted) CMYK.
         P::CMYK32 => px
             .chunks_exact(4)
@@ -199,14 +202,20 @@ fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
         },
         full_width: fw,
         full_height: fh,
-        reduction: (fw / w.max(1)).max(1),
+        reduction: if (w, h) == (fw.div_ceil(reduction), fh.div_ceil(reduction)) {
+            reduction
+        } else {
+            (fw / w.max(1)).max(1)
+        },
     })
 }
 
 fn jpeg_err(e: jpeg_decoder::Error) -> MediaError {
     match e {
         jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            MediaError::Decode("JPEG: data ends before the image is complete (truncated file)".into())
+            MediaError::Decode(
+                "JPEG: data ends before the image is complete (truncated file)".into(),
+            )
         }
         e => MediaError::Decode(format!("JPEG: {e}")),
     }

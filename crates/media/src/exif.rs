@@ -114,14 +114,16 @@ fn from_parsed(e: &exif::Exif) -> Exif {
         if get(Tag::GPSLongitudeRef).and_then(ascii).as_deref() == Some("W") {
             lon = -lon;
         }
-        let alt = get(Tag::GPSAltitude).and_then(|v| rational_f64(v, 0)).map(|a| {
-            let below = get(Tag::GPSAltitudeRef).and_then(|v| v.get_uint(0)) == Some(1);
-            if below {
-                -a
-            } else {
-                a
-            }
-        });
+        let alt = get(Tag::GPSAltitude)
+            .and_then(|v| rational_f64(v, 0))
+            .map(|a| {
+                let below = get(Tag::GPSAltitudeRef).and_then(|v| v.get_uint(0)) == Some(1);
+                if below {
+                    -a
+                } else {
+                    a
+                }
+            });
         Some(Gps { lat, lon, alt })
     })();
 

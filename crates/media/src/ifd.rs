@@ -67,7 +67,8 @@ impl<'a> Ifd<'a> {
             let data = if len <= 4 {
                 self.base.get(at + 8..at + 8 + len)
             } else {
-                self.base.get(raw as usize..(raw as usize).saturating_add(len))
+                self.base
+                    .get(raw as usize..(raw as usize).saturating_add(len))
             };
             if let Some(data) = data {
                 out.push(Entry {

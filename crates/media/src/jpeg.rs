@@ -26,9 +26,9 @@ fn corrupt<T>(msg: impl Into<String>) -> Result<T, Error> {
 }
 
 const ZIGZAG: [u8; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 const LUT_BITS: u32 = 9;
@@ -114,7 +114,8 @@ impl Huffman {
             let p = p as i32;
             for len in 1..=FAST_BITS as usize {
                 let code = p >> (FAST_BITS as usize - len);
-                if code <= self.maxcode[len] && self.maxcode[len] >= 0 && code >= self.mincode[len] {
+                if code <= self.maxcode[len] && self.maxcode[len] >= 0 && code >= self.mincode[len]
+                {
                     let i = (self.valptr[len] + code - self.mincode[len]) as usize;
                     let Some(&rs) = self.values.get(i) else { break };
                     let (run, size) = (rs >> 4, rs & 15);
@@ -347,41 +348,56 @@ fn ac_block(
     keep: &[u8; 64],
     slots: &mut [i32; 32],
 ) -> Result<(), Error> {
+    // The bit buffer lives in registers here; `bits` is synced around the
+    // rare calls that need it.
+    let (mut acc, mut n) = (bits.acc, bits.n);
     let mut k = 1usize;
-    while k < 64 {
-        if bits.n < 16 {
-            bits.fill();
+    let result = loop {
+        if k >= 64 {
+            break Ok(());
         }
-        let f = fast[(bits.acc >> (64 - FAST_BITS)) as usize & ((1 << FAST_BITS) - 1)];
+        if n < 16 {
+            (bits.acc, bits.n) = (acc, n);
+            bits.fill();
+            (acc, n) = (bits.acc, bits.n);
+        }
+        let f = fast[(acc >> (64 - FAST_BITS)) as usize];
         let len = f & 0xFF;
         let (run, size, value) = if len != 0 {
-            bits.acc <<= len;
-            bits.n -= len;
-            (((f >> 8) & 15) as usize, ((f >> 12) & 15) as u8, (f >> 16) as u16 as i16 as i32)
-        } else {
-            let rs = bits.decode(ac)?;
-            let size = rs & 15;
+            acc <<= len;
+            n -= len;
             (
-                (rs >> 4) as usize,
-                size,
-                if size > 0 { bits.receive(size as u32) } else { 0 },
+                ((f >> 8) & 15) as usize,
+                (f >> 12) & 15,
+                (f >> 16) as u16 as i16 as i32,
             )
+        } else {
+            (bits.acc, bits.n) = (acc, n);
+            let rs = match bits.decode(ac) {
+                Ok(rs) => rs,
+                Err(e) => break Err(e),
+            };
+            let size = (rs & 15) as u32;
+            let v = if size > 0 { bits.receive(size) } else { 0 };
+            (acc, n) = (bits.acc, bits.n);
+            ((rs >> 4) as usize, size, v)
         };
         if size == 0 {
             if run == 15 {
                 k += 16;
                 continue;
             }
-            return Ok(());
+            break Ok(());
         }
         k += run;
         if k > 63 {
-            return corrupt("JPEG: coefficient index out of range (corrupt data)");
+            break corrupt("JPEG: coefficient index out of range (corrupt data)");
         }
-        slots[keep[k & 63] as usize & 31] = value;
+        slots[keep[k] as usize & 31] = value;
         k += 1;
-    }
-    Ok(())
+    };
+    (bits.acc, bits.n) = (acc, n);
+    result
 }
 
 /// Decoded pixels at reduced scale.
@@ -422,6 +438,7 @@ fn u16be(d: &[u8], at: usize) -> Result<usize, Error> {
 }
 
 /// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8).
+#[allow(clippy::needless_range_loop)] // block arithmetic reads best with indices
 pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Error> {
     if !matches!(reduction, 2 | 4 | 8) {
         return Err(Error::Unsupported("scale"));
@@ -461,9 +478,9 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
         if len < 2 {
             return corrupt("JPEG: bad segment length");
         }
-        let seg = data
-            .get(pos + 2..pos + len)
-            .ok_or_else(|| Error::Corrupt("JPEG: data ends inside a header segment (truncated file)".into()))?;
+        let seg = data.get(pos + 2..pos + len).ok_or_else(|| {
+            Error::Corrupt("JPEG: data ends inside a header segment (truncated file)".into())
+        })?;
         match m {
             0xDB => {
                 let mut i = 0;
@@ -475,7 +492,9 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                     }
                     for k in 0..64 {
                         let v = if pq == 0 {
-                            *seg.get(i + k).ok_or_else(|| Error::Corrupt("JPEG: short DQT".into()))? as u16
+                            *seg.get(i + k)
+                                .ok_or_else(|| Error::Corrupt("JPEG: short DQT".into()))?
+                                as u16
                         } else {
                             u16be(seg, i + 2 * k)? as u16
                         };
@@ -555,10 +574,9 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                     let b = seg
                         .get(1 + 2 * k..3 + 2 * k)
                         .ok_or_else(|| Error::Corrupt("JPEG: short SOS".into()))?;
-                    let c = comps
-                        .iter_mut()
-                        .find(|c| c.id == b[0])
-                        .ok_or_else(|| Error::Corrupt("JPEG: scan names an unknown component".into()))?;
+                    let c = comps.iter_mut().find(|c| c.id == b[0]).ok_or_else(|| {
+                        Error::Corrupt("JPEG: scan names an unknown component".into())
+                    })?;
                     c.td = (b[1] >> 4) as usize;
                     c.ta = (b[1] & 15) as usize;
                     if c.td > 3 || c.ta > 3 {

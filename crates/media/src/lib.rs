@@ -16,10 +16,11 @@
 //! Formats and definitions: `docs/formats/media.md`.
 
 pub mod card;
+pub mod compare;
 pub mod decode;
 mod exif;
-mod jpeg;
 mod ifd;
+mod jpeg;
 pub mod numbers;
 pub mod ops;
 pub mod pdq;
@@ -49,6 +50,11 @@ pub enum MediaError {
     TooLarge(u32, u32),
 }
 
+/// Largest thumbnail side [`analyze`] makes, whatever the options say.
+pub const MAX_THUMBNAIL: u32 = 320;
+/// Largest blurred-preview side [`analyze`] makes.
+pub const MAX_PREVIEW: u32 = 640;
+
 /// What [`analyze`] computes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzeOptions {
@@ -58,12 +64,11 @@ pub struct AnalyzeOptions {
     pub derivatives: bool,
     /// Look for the numbered card in the picture (decodes at a larger size).
     pub read_card: bool,
-    /// Longest side of the thumbnail.
+    /// Longest side of the thumbnail (at most [`MAX_THUMBNAIL`]).
     pub thumbnail_max: u32,
-    /// Longest side of the blurred previews. 320 by default: a blur of
-    /// sigma 1% of the side or more leaves no detail that a larger copy
-    /// would hold, so viewers may enlarge them (to 640 and beyond) freely.
-    /// At most 640.
+    /// Longest side at which the blurred previews are meant to be shown
+    /// (at most [`MAX_PREVIEW`]); sigma is relative to it. They are stored
+    /// smaller (see [`Derivative::display_width`]).
     pub preview_max: u32,
     /// JPEG quality of the thumbnail.
     pub thumbnail_quality: u8,
@@ -120,8 +125,13 @@ pub struct Derivative {
     #[serde(skip)]
     pub bytes: Vec<u8>,
     pub media_type: &'static str,
+    /// Stored size.
     pub width: u32,
     pub height: u32,
+    /// Size to show it at (larger than the stored size for blurred
+    /// previews, which hold no finer detail).
+    pub display_width: u32,
+    pub display_height: u32,
     /// Human-readable, exact description of how it was made.
     pub transform: String,
 }
@@ -185,7 +195,19 @@ fn reduction_note(d: &Decoded) -> String {
             d.reduction, d.image.width, d.image.height
         )
     } else {
-        format!("from the full decode ({}x{})", d.image.width, d.image.height)
+        format!(
+            "from the full decode ({}x{})",
+            d.image.width, d.image.height
+        )
+    }
+}
+
+/// `img` turned upright (no copy when it already is).
+fn upright(img: &RgbImage, orientation: u16) -> std::borrow::Cow<'_, RgbImage> {
+    if (2..=8).contains(&orientation) {
+        std::borrow::Cow::Owned(ops::orient(img, orientation))
+    } else {
+        std::borrow::Cow::Borrowed(img)
     }
 }
 
@@ -207,49 +229,48 @@ fn encode(
         media_type: sniff::JPEG,
         width: img.width,
         height: img.height,
+        display_width: img.width,
+        display_height: img.height,
         transform,
     })
 }
 
-/// Gaussian blur of sigma `frac` x the longest side of `base`. Wide blurs
-/// are computed on a smaller copy (where sigma is 3 px) and resized back:
-/// the result is the same, for a fraction of the work.
-fn blur_preview(base: &RgbImage, frac: f32) -> (RgbImage, String) {
+/// Gaussian blur of sigma `frac` x the longest side of `base`, computed on
+/// a copy halved (2 x 2 averages) until sigma is below 3 px there. The
+/// result is returned at that smaller size: a blur this wide leaves no
+/// detail the smaller image cannot hold, so it is stored small and enlarged
+/// for display. Returns the image and the sigma used at its size.
+fn blur_preview(base: &RgbImage, frac: f32) -> (RgbImage, f32) {
     let long = base.width.max(base.height) as f32;
     let sigma = frac * long;
-    let scale = 3.0 / sigma;
-    if scale >= 0.75 {
-        let out = ops::gaussian_blur(base, sigma);
-        let how = format!("three box passes at {}x{}", base.width, base.height);
-        return (out, how);
+    let mut small = std::borrow::Cow::Borrowed(base);
+    let mut s = sigma;
+    while s >= 3.0 && small.width.min(small.height) >= 32 {
+        small = std::borrow::Cow::Owned(ops::halve(&small));
+        s = sigma * small.width.max(small.height) as f32 / long;
     }
-    let (bw, bh) = (
-        ((base.width as f32 * scale).round() as u32).max(1),
-        ((base.height as f32 * scale).round() as u32).max(1),
-    );
-    let small = ops::resize(base, bw, bh);
-    let sigma_small = sigma * bw.max(bh) as f32 / long;
-    let out = ops::resize(&ops::gaussian_blur(&small, sigma_small), base.width, base.height);
-    let how = format!(
-        "computed at {bw}x{bh} (sigma={sigma_small:.2}px, three box passes) and resized back (triangle filter)"
-    );
-    (out, how)
+    (ops::gaussian_blur(&small, s), s)
 }
 
-fn derivatives(dec: &Decoded, orientation: u16, opts: &AnalyzeOptions) -> (Vec<Derivative>, Vec<String>) {
+fn derivatives(
+    dec: &Decoded,
+    orientation: u16,
+    opts: &AnalyzeOptions,
+) -> (Vec<Derivative>, Vec<String>) {
     let work = &dec.image;
     let full = (dec.full_width, dec.full_height);
     let note = reduction_note(dec);
     let mut out = Vec::new();
     let mut errs = Vec::new();
-    let thumb = fitted(work, full, opts.thumbnail_max);
+    let tmax = opts.thumbnail_max.min(MAX_THUMBNAIL);
+    let thumb = fitted(work, full, tmax);
     let t = encode(
-        &ops::orient(&thumb, orientation),
+        &upright(&thumb, orientation),
         DerivativeKind::Thumbnail,
         opts.thumbnail_quality,
         format!(
             "thumbnail max {}px: resized to {}x{} (triangle filter) {note}, EXIF orientation {orientation} applied, JPEG q{} 4:2:0",
-            opts.thumbnail_max,
+            tmax,
             thumb.width,
             thumb.height,
             opts.thumbnail_quality
@@ -259,31 +280,43 @@ fn derivatives(dec: &Decoded, orientation: u16, opts: &AnalyzeOptions) -> (Vec<D
         Ok(d) => out.push(d),
         Err(e) => errs.push(format!("thumbnail: {e}")),
     }
-    let base = if opts.preview_max == opts.thumbnail_max {
+    let preview_max = opts.preview_max.min(MAX_PREVIEW);
+    let base = if preview_max == tmax {
         thumb
     } else {
-        fitted(work, full, opts.preview_max)
+        fitted(work, full, preview_max)
     };
     for (kind, frac, grade) in [
         (DerivativeKind::BlurMedium, opts.blur_medium, "medium"),
         (DerivativeKind::BlurStrong, opts.blur_strong, "strong"),
     ] {
-        let (img, how) = blur_preview(&base, frac);
+        let (img, s) = blur_preview(&base, frac);
         let sigma = frac * base.width.max(base.height) as f32;
-        let d = encode(
-            &ops::orient(&img, orientation),
+        let shown = upright(&base, orientation);
+        let transform = format!(
+            "{grade} blur preview for display at {}x{}: gaussian blur sigma={sigma:.1}px ({:.1}% of the \
+             longest side) of the {}x{} preview (resized, triangle filter, {note}); computed and stored \
+             at {}x{} (2x2 averages, sigma={s:.2}px, three box passes; no finer detail survives the \
+             blur, enlarge for display); EXIF orientation {orientation} applied, JPEG q{} 4:2:0",
+            shown.width,
+            shown.height,
+            frac * 100.0,
+            base.width,
+            base.height,
+            img.width,
+            img.height,
+            opts.preview_quality
+        );
+        match encode(
+            &upright(&img, orientation),
             kind,
             opts.preview_quality,
-            format!(
-                "{grade} blur preview: gaussian blur sigma={sigma:.1}px ({:.1}% of the longest side) of a {}x{} preview                  (resized, triangle filter, {note}); blur {how}; EXIF orientation {orientation} applied, JPEG q{} 4:2:0",
-                frac * 100.0,
-                base.width,
-                base.height,
-                opts.preview_quality
-            ),
-        );
-        match d {
-            Ok(d) => out.push(d),
+            transform,
+        ) {
+            Ok(mut d) => {
+                (d.display_width, d.display_height) = (shown.width, shown.height);
+                out.push(d)
+            }
             Err(e) => errs.push(format!("{}: {e}", kind.as_str())),
         }
     }
@@ -322,8 +355,9 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
     a.height = Some(dec.full_height);
     let work = &dec.image;
     if opts.hashes {
-        a.pdq = pdq::pdq(work);
-        a.phash = Some(phash::phash(work));
+        let (luma, w, h) = pdq::hash_luma(work);
+        a.pdq = pdq::pdq_from_luma(&luma, w, h);
+        a.phash = Some(phash::phash_from_luma(&luma, w, h));
     }
     if opts.read_card {
         a.card = card::read_card(work);

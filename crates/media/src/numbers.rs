@@ -123,9 +123,9 @@ impl Labels {
                 if let Ok(n) = value.parse::<u32>() {
                     match self.shot {
                         None => self.shot = Some(n),
-                        Some(k) if k != n => self
-                            .conflicts
-                            .push(format!("shot: {k} vs {n} ({pattern})")),
+                        Some(k) if k != n => {
+                            self.conflicts.push(format!("shot: {k} vs {n} ({pattern})"))
+                        }
                         _ => {}
                     }
                 }
@@ -153,8 +153,13 @@ pub fn normalize(s: &str) -> String {
         .filter_map(|c| match c {
             '\u{0660}'..='\u{0669}' => char::from_u32('0' as u32 + (c as u32 - 0x0660)),
             '\u{06F0}'..='\u{06F9}' => char::from_u32('0' as u32 + (c as u32 - 0x06F0)),
-            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{0640}' => None,
+            '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{0640}' => None,
             '\u{00A0}' | '\u{202F}' => Some(' '),
             c => Some(c),
         })
@@ -193,7 +198,11 @@ impl NumberPatterns {
                 message: e.to_string(),
             })?;
             let names: Vec<&str> = regex.capture_names().flatten().collect();
-            for f in names.iter().copied().chain(def.set.keys().map(String::as_str)) {
+            for f in names
+                .iter()
+                .copied()
+                .chain(def.set.keys().map(String::as_str))
+            {
                 if !FIELDS.contains(&f) {
                     return Err(PatternError::UnknownField {
                         name: def.name.clone(),

@@ -56,7 +56,32 @@ fn taps(src: usize, dst: usize) -> Taps {
     t
 }
 
-/// Resize to exactly `w` x `h` with a triangle filter.
+/// Integer weights (sum 2^14) of one axis, flattened.
+fn itaps(t: &Taps) -> Vec<i32> {
+    let mut out = vec![0i32; t.weights.len()];
+    for (o, (&n, chunk)) in t
+        .len
+        .iter()
+        .zip(t.weights.chunks_exact(t.stride))
+        .enumerate()
+    {
+        let w: Vec<i32> = chunk[..n]
+            .iter()
+            .map(|&x| (x * 16384.0).round() as i32)
+            .collect();
+        // Make them sum to exactly 2^14 (the rounding error goes to the
+        // largest weight).
+        let err = 16384 - w.iter().sum::<i32>();
+        let imax = (0..w.len()).max_by_key(|&i| w[i]).unwrap_or(0);
+        let base = o * t.stride;
+        for (k, &v) in w.iter().enumerate() {
+            out[base + k] = v + if k == imax { err } else { 0 };
+        }
+    }
+    out
+}
+
+/// Resize to exactly `w` x `h` with a triangle filter (fixed point).
 pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     let (sw, sh) = (img.width as usize, img.height as usize);
     let (w, h) = (w.max(1) as usize, h.max(1) as usize);
@@ -65,8 +90,9 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     }
     let tx = taps(sw, w);
     let ty = taps(sh, h);
-    // Horizontal pass: sh rows of w pixels, f32.
-    let mut tmp = vec![0f32; sh * w * 3];
+    let (wx, wy) = (itaps(&tx), itaps(&ty));
+    // Horizontal pass: sh rows of w pixels, values x 128 in i16 range.
+    let mut tmp = vec![0i32; sh * w * 3];
     for (row, out) in img
         .pixels
         .chunks_exact(sw * 3)
@@ -74,34 +100,34 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     {
         for (x, o) in out.chunks_exact_mut(3).enumerate() {
             let (s0, n) = (tx.start[x], tx.len[x]);
-            let ws = &tx.weights[x * tx.stride..x * tx.stride + n];
+            let ws = &wx[x * tx.stride..x * tx.stride + n];
             let src = &row[s0 * 3..(s0 + n) * 3];
-            let (mut r, mut g, mut b) = (0f32, 0f32, 0f32);
+            let (mut r, mut g, mut b) = (0i32, 0i32, 0i32);
             for (p, &wt) in src.chunks_exact(3).zip(ws) {
-                r += wt * p[0] as f32;
-                g += wt * p[1] as f32;
-                b += wt * p[2] as f32;
+                r += wt * p[0] as i32;
+                g += wt * p[1] as i32;
+                b += wt * p[2] as i32;
             }
-            o[0] = r;
-            o[1] = g;
-            o[2] = b;
+            o[0] = (r + (1 << 6)) >> 7;
+            o[1] = (g + (1 << 6)) >> 7;
+            o[2] = (b + (1 << 6)) >> 7;
         }
     }
     // Vertical pass.
     let mut out = vec![0u8; w * h * 3];
-    let mut acc = vec![0f32; w * 3];
+    let mut acc = vec![0i32; w * 3];
     for (y, orow) in out.chunks_exact_mut(w * 3).enumerate() {
         let (s0, n) = (ty.start[y], ty.len[y]);
-        acc.iter_mut().for_each(|a| *a = 0.5);
+        acc.fill(1 << 20);
         for k in 0..n {
-            let wt = ty.weights[y * ty.stride + k];
+            let wt = wy[y * ty.stride + k];
             let src = &tmp[(s0 + k) * w * 3..(s0 + k + 1) * w * 3];
             for (a, &s) in acc.iter_mut().zip(src) {
                 *a += wt * s;
             }
         }
         for (o, &a) in orow.iter_mut().zip(&acc) {
-            *o = a.clamp(0.0, 255.0) as u8;
+            *o = (a >> 21).clamp(0, 255) as u8;
         }
     }
     RgbImage {
@@ -111,6 +137,73 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     }
 }
 
+/// Resize one `f32` plane with the same filter as [`resize`].
+pub fn resize_plane(src: &[f32], sw: usize, sh: usize, w: usize, h: usize) -> Vec<f32> {
+    let tx = taps(sw, w);
+    let ty = taps(sh, h);
+    let mut tmp = vec![0f32; sh * w];
+    for (row, out) in src.chunks_exact(sw).zip(tmp.chunks_exact_mut(w)) {
+        for (x, o) in out.iter_mut().enumerate() {
+            let (s0, n) = (tx.start[x], tx.len[x]);
+            let ws = &tx.weights[x * tx.stride..x * tx.stride + n];
+            *o = row[s0..s0 + n].iter().zip(ws).map(|(p, wt)| p * wt).sum();
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
+        let (s0, n) = (ty.start[y], ty.len[y]);
+        for k in 0..n {
+            let wt = ty.weights[y * ty.stride + k];
+            for (o, &s) in orow.iter_mut().zip(&tmp[(s0 + k) * w..(s0 + k + 1) * w]) {
+                *o += wt * s;
+            }
+        }
+    }
+    out
+}
+
+/// Halve an image by averaging 2 x 2 blocks (odd last row/column dropped).
+pub fn halve(img: &RgbImage) -> RgbImage {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let (hw, hh) = ((w / 2).max(1), (h / 2).max(1));
+    if w < 2 || h < 2 {
+        return img.clone();
+    }
+    let mut out = vec![0u8; hw * hh * 3];
+    for (y, orow) in out.chunks_exact_mut(hw * 3).enumerate() {
+        let a = &img.pixels[2 * y * w * 3..(2 * y + 1) * w * 3];
+        let b = &img.pixels[(2 * y + 1) * w * 3..(2 * y + 2) * w * 3];
+        for (x, o) in orow.chunks_exact_mut(3).enumerate() {
+            let (p, q) = (6 * x, 6 * x + 3);
+            for c in 0..3 {
+                let s = a[p + c] as u16 + a[q + c] as u16 + b[p + c] as u16 + b[q + c] as u16;
+                o[c] = ((s + 2) >> 2) as u8;
+            }
+        }
+    }
+    RgbImage {
+        width: hw as u32,
+        height: hh as u32,
+        pixels: out,
+    }
+}
+
+/// Halve a plane by averaging 2 x 2 blocks (odd last row/column dropped).
+pub fn halve_plane(src: &[f32], w: usize, h: usize) -> (Vec<f32>, usize, usize) {
+    let (hw, hh) = (w / 2, h / 2);
+    let mut out = Vec::with_capacity(hw * hh);
+    for y in 0..hh {
+        let (a, b) = (
+            &src[2 * y * w..2 * y * w + w],
+            &src[(2 * y + 1) * w..(2 * y + 2) * w],
+        );
+        for x in 0..hw {
+            out.push(0.25 * (a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1]));
+        }
+    }
+    (out, hw, hh)
+}
+
 /// Size that fits `w` x `h` into a `max` x `max` box keeping the aspect
 /// ratio (never enlarging).
 pub fn fit(w: u32, h: u32, max: u32) -> (u32, u32) {
@@ -118,9 +211,15 @@ pub fn fit(w: u32, h: u32, max: u32) -> (u32, u32) {
         return (w, h);
     }
     if w >= h {
-        (max, ((h as u64 * max as u64 + w as u64 / 2) / w as u64).max(1) as u32)
+        (
+            max,
+            ((h as u64 * max as u64 + w as u64 / 2) / w as u64).max(1) as u32,
+        )
     } else {
-        (((w as u64 * max as u64 + h as u64 / 2) / h as u64).max(1) as u32, max)
+        (
+            ((w as u64 * max as u64 + h as u64 / 2) / h as u64).max(1) as u32,
+            max,
+        )
     }
 }
 
@@ -146,26 +245,24 @@ pub fn box_sizes(sigma: f32, n: usize) -> Vec<usize> {
 /// One box blur of odd width `size` along rows, edges extended.
 fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
     let r = size / 2;
-    let mut line = vec![0u32; w + 2 * r + 1];
     let inv = (1u32 << 16) / size as u32;
+    let at = |i: isize| i.clamp(0, w as isize - 1) as usize * 3;
     for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
-        for c in 0..3 {
-            let first = srow[c] as u32;
-            let last = srow[(w - 1) * 3 + c] as u32;
-            for (i, l) in line.iter_mut().enumerate() {
-                *l = if i < r {
-                    first
-                } else if i < r + w {
-                    srow[(i - r) * 3 + c] as u32
-                } else {
-                    last
-                };
-            }
-            let mut sum: u32 = line[..size].iter().sum();
-            for i in 0..w {
-                drow[i * 3 + c] = ((sum * inv + (1 << 15)) >> 16) as u8;
-                sum = sum + line[i + size] - line[i];
-            }
+        let (mut sr, mut sg, mut sb) = (0u32, 0u32, 0u32);
+        for i in -(r as isize)..=(r as isize) {
+            let p = at(i);
+            sr += srow[p] as u32;
+            sg += srow[p + 1] as u32;
+            sb += srow[p + 2] as u32;
+        }
+        for (i, d) in drow.chunks_exact_mut(3).enumerate() {
+            d[0] = ((sr * inv + (1 << 15)) >> 16) as u8;
+            d[1] = ((sg * inv + (1 << 15)) >> 16) as u8;
+            d[2] = ((sb * inv + (1 << 15)) >> 16) as u8;
+            let (a, b) = (at(i as isize + r as isize + 1), at(i as isize - r as isize));
+            sr = sr + srow[a] as u32 - srow[b] as u32;
+            sg = sg + srow[a + 1] as u32 - srow[b + 1] as u32;
+            sb = sb + srow[a + 2] as u32 - srow[b + 2] as u32;
         }
     }
 }
@@ -316,7 +413,10 @@ mod tests {
         let r = resize(&g, 100, 75);
         let left = r.get(5, 40)[0] as i32;
         let right = r.get(95, 40)[0] as i32;
-        assert!((left - 16).abs() <= 3 && (right - 242).abs() <= 3, "{left} {right}");
+        assert!(
+            (left - 16).abs() <= 3 && (right - 242).abs() <= 3,
+            "{left} {right}"
+        );
     }
 
     #[test]

@@ -161,6 +161,7 @@ fn box_cols(input: &[f32], out: &mut [f32], w: usize, h: usize, win: usize) {
 }
 
 /// 16 x 16 DCT coefficients and quality from row-major luma.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
 fn dct16(luma: &[f32], w: usize, h: usize) -> Option<([[f32; 16]; 16], u8)> {
     if w < MIN_DIM || h < MIN_DIM || luma.len() != w * h {
         return None;
@@ -238,6 +239,7 @@ fn dct_matrix() -> &'static [[f32; 64]; 16] {
     })
 }
 
+#[allow(clippy::needless_range_loop)]
 fn bits(c: &[[f32; 16]; 16]) -> [u8; 32] {
     let mut sorted: Vec<f32> = c.iter().flatten().copied().collect();
     sorted.sort_by(|a, b| a.total_cmp(b));
@@ -253,6 +255,7 @@ fn bits(c: &[[f32; 16]; 16]) -> [u8; 32] {
     h
 }
 
+#[allow(clippy::needless_range_loop)]
 fn transform(c: &[[f32; 16]; 16], t: Dihedral) -> [[f32; 16]; 16] {
     let mut o = [[0f32; 16]; 16];
     for i in 0..16 {
@@ -284,9 +287,26 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> Option<Pdq> {
     })
 }
 
-/// PDQ of an RGB image.
+/// Longest side of the luma plane the hashes are computed from.
+pub const HASH_MAX_SIDE: usize = 512;
+
+/// The luma plane [`pdq`], [`pdq_dihedral`] and [`crate::phash`] hash:
+/// Rec. 601 luma of `img`, halved by 2 x 2 averaging while its longer side
+/// exceeds [`HASH_MAX_SIDE`]. Both hashes summarise the image into 64 x 64
+/// (PDQ) or 32 x 32 (pHash) samples, so this changes them very little and
+/// makes them independent of the decode size.
+pub fn hash_luma(img: &crate::RgbImage) -> (Vec<f32>, usize, usize) {
+    let (mut luma, mut w, mut h) = (img.luma_f32(), img.width as usize, img.height as usize);
+    while w.max(h) > HASH_MAX_SIDE && w.min(h) >= 128 {
+        (luma, w, h) = crate::ops::halve_plane(&luma, w, h);
+    }
+    (luma, w, h)
+}
+
+/// PDQ of an RGB image (of its [`hash_luma`] plane).
 pub fn pdq(img: &crate::RgbImage) -> Option<Pdq> {
-    pdq_from_luma(&img.luma_f32(), img.width as usize, img.height as usize)
+    let (luma, w, h) = hash_luma(img);
+    pdq_from_luma(&luma, w, h)
 }
 
 /// The hashes of the eight rotations and mirror images of `img`, in the
@@ -294,7 +314,13 @@ pub fn pdq(img: &crate::RgbImage) -> Option<Pdq> {
 /// does). Comparing a hash against all eight of another image finds
 /// rotated and mirrored copies.
 pub fn pdq_dihedral(img: &crate::RgbImage) -> Option<[Pdq; 8]> {
-    let (c, quality) = dct16(&img.luma_f32(), img.width as usize, img.height as usize)?;
+    let (luma, w, h) = hash_luma(img);
+    pdq_dihedral_from_luma(&luma, w, h)
+}
+
+/// The eight dihedral hashes of row-major luma (see [`pdq_dihedral`]).
+pub fn pdq_dihedral_from_luma(luma: &[f32], width: usize, height: usize) -> Option<[Pdq; 8]> {
+    let (c, quality) = dct16(luma, width, height)?;
     Some(Dihedral::ALL.map(|t| Pdq {
         hash: bits(&transform(&c, t)),
         quality,
@@ -303,7 +329,10 @@ pub fn pdq_dihedral(img: &crate::RgbImage) -> Option<[Pdq; 8]> {
 
 /// Smallest distance between `a` and any of the eight dihedral hashes `b`.
 pub fn pdq_min_distance(a: &[u8; 32], b: &[Pdq; 8]) -> u32 {
-    b.iter().map(|p| pdq_distance(a, &p.hash)).min().unwrap_or(256)
+    b.iter()
+        .map(|p| pdq_distance(a, &p.hash))
+        .min()
+        .unwrap_or(256)
 }
 
 #[cfg(test)]
@@ -332,17 +361,27 @@ mod tests {
         let input: Vec<f32> = (0..16).map(|x| x as f32).collect();
         let mut out = vec![0f32; 16];
         box1d(&input, &mut out, 0, 16, 1, 7);
-        let sums = [6, 10, 15, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 75, 65, 54];
+        let sums = [
+            6, 10, 15, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 75, 65, 54,
+        ];
         let counts = [4, 5, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 5, 4];
         for i in 0..16 {
-            assert!((out[i] - sums[i] as f32 / counts[i] as f32).abs() < 1e-5, "{i}");
+            assert!(
+                (out[i] - sums[i] as f32 / counts[i] as f32).abs() < 1e-5,
+                "{i}"
+            );
         }
         // Window 8.
         box1d(&input, &mut out, 0, 16, 1, 8);
-        let sums = [10, 15, 21, 28, 36, 44, 52, 60, 68, 76, 84, 92, 84, 75, 65, 54];
+        let sums = [
+            10, 15, 21, 28, 36, 44, 52, 60, 68, 76, 84, 92, 84, 75, 65, 54,
+        ];
         let counts = [5, 6, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 6, 5, 4];
         for i in 0..16 {
-            assert!((out[i] - sums[i] as f32 / counts[i] as f32).abs() < 1e-5, "{i}");
+            assert!(
+                (out[i] - sums[i] as f32 / counts[i] as f32).abs() < 1e-5,
+                "{i}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! 64-bit DCT perceptual hash ("pHash" in the common DCT form):
 //!
-//! 1. luma (Rec. 601) of the image resized to 32 x 32 with a triangle
+//! 1. luma (Rec. 601) of the image, resized to 32 x 32 with a triangle
 //!    (area-like) filter, ignoring aspect ratio;
 //! 2. 2-D DCT-II of the 32 x 32;
 //! 3. the 8 x 8 coefficients of frequencies 1..=8 on both axes (the DC row
@@ -27,8 +27,13 @@ fn dct32() -> &'static [[f32; 32]; 9] {
 
 /// pHash of `img`.
 pub fn phash(img: &RgbImage) -> u64 {
-    let small = crate::ops::resize(img, 32, 32);
-    let luma = small.luma_f32();
+    let (luma, w, h) = crate::pdq::hash_luma(img);
+    phash_from_luma(&luma, w, h)
+}
+
+/// pHash of row-major luma.
+pub fn phash_from_luma(luma: &[f32], w: usize, h: usize) -> u64 {
+    let luma = crate::ops::resize_plane(luma, w, h, 32, 32);
     let d = dct32();
     // Rows: T[k][x] = sum_y D[k][y] L[y][x], k = 1..=8.
     let mut t = [[0f32; 32]; 8];
@@ -77,7 +82,11 @@ mod tests {
         let mut img = RgbImage::new(200, 150);
         for y in 0..150 {
             for x in 0..200 {
-                let v = (((x as f32 / 23.0).sin() + (y as f32 / 17.0).cos() + (x as f32 * y as f32 / 900.0).sin()) * 60.0 + 128.0) as u8;
+                let v = (((x as f32 / 23.0).sin()
+                    + (y as f32 / 17.0).cos()
+                    + (x as f32 * y as f32 / 900.0).sin())
+                    * 60.0
+                    + 128.0) as u8;
                 img.put(x, y, [v, v / 2, 255 - v]);
             }
         }

@@ -33,11 +33,12 @@ pub fn sniff(bytes: &[u8]) -> &'static str {
         PDF
     } else if b.len() >= 12 && &b[4..8] == b"ftyp" {
         // ISO base media file: the major brand (and compatible brands) tell.
-        let end = (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).clamp(12, b.len().min(64));
+        let end =
+            (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).clamp(12, b.len().min(64));
         let brands: Vec<&[u8]> = std::iter::once(&b[8..12])
             .chain(b[16.min(end)..end].chunks_exact(4))
             .collect();
-        let has = |x: &[u8]| brands.iter().any(|br| *br == x);
+        let has = |x: &[u8]| brands.contains(&x);
         if has(b"avif") || has(b"avis") {
             AVIF
         } else if has(b"heic") || has(b"heix") || has(b"heim") || has(b"heis") {

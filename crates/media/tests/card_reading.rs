@@ -15,15 +15,27 @@ fn font_and_layout_match_the_generator() {
         assert_eq!(*c, cf::CHARSET[i]);
         for (r, row) in rows.iter().enumerate() {
             for (col, ch) in row.chars().enumerate() {
-                assert_eq!(ch == '#', cf::dot(&cf::GLYPHS[i], col, r), "{c} ({col},{r})");
+                assert_eq!(
+                    ch == '#',
+                    cf::dot(&cf::GLYPHS[i], col, r),
+                    "{c} ({col},{r})"
+                );
             }
         }
     }
     assert_eq!((card::GLYPH_W, card::GLYPH_H), (cf::GLYPH_W, cf::GLYPH_H));
     assert_eq!((card::CARD_W, card::CARD_H), (cc::CARD_W, cc::CARD_H));
-    assert_eq!((card::MARGIN_X, card::MARGIN_Y), (cc::MARGIN_X, cc::MARGIN_Y));
     assert_eq!(
-        (card::CHAR_ADVANCE, card::LINE_ADVANCE, card::MAX_CHARS, card::LINES),
+        (card::MARGIN_X, card::MARGIN_Y),
+        (cc::MARGIN_X, cc::MARGIN_Y)
+    );
+    assert_eq!(
+        (
+            card::CHAR_ADVANCE,
+            card::LINE_ADVANCE,
+            card::MAX_CHARS,
+            card::LINES
+        ),
         (cc::CHAR_ADVANCE, cc::LINE_ADVANCE, cc::MAX_CHARS, cc::LINES)
     );
 }
@@ -71,18 +83,26 @@ fn reads_cards_on_generated_photos() {
                 if c.is_some_and(|c| c.is_blank()) {
                     blank_ok += 1;
                 } else {
-                    failures.push(format!("blank {}: {:?}", row["path"], c.map(|c| (&c.lines, c.confidence, c.residual))));
+                    failures.push(format!(
+                        "blank {}: {:?}",
+                        row["path"],
+                        c.map(|c| (&c.lines, c.confidence, c.residual))
+                    ));
                 }
             }
             "absent" => {
                 none += 1;
-                none_ok += c.is_none_or(|c| !c.detainee.is_some()) as usize;
+                none_ok += c.is_none_or(|c| c.detainee.is_none()) as usize;
             }
             _ => {
                 distractors += 1;
                 if c.is_some_and(|c| c.detainee.is_some()) {
                     distractor_numbers += 1;
-                    failures.push(format!("distractor {}: {:?}", row["path"], c.map(|c| (&c.lines, c.confidence, c.residual))));
+                    failures.push(format!(
+                        "distractor {}: {:?}",
+                        row["path"],
+                        c.map(|c| (&c.lines, c.confidence, c.residual))
+                    ));
                 }
             }
         }
@@ -95,7 +115,10 @@ fn reads_cards_on_generated_photos() {
     residuals.sort_by(f32::total_cmp);
     confidences.sort_by(f32::total_cmp);
     if let (Some(r), Some(c)) = (residuals.last(), confidences.first()) {
-        eprintln!("worst residual of a read card {r:.5} (limit {}), lowest confidence {c:.2}", card::MAX_RESIDUAL);
+        eprintln!(
+            "worst residual of a read card {r:.5} (limit {}), lowest confidence {c:.2}",
+            card::MAX_RESIDUAL
+        );
     }
     for f in &failures {
         eprintln!("  miss: {f}");

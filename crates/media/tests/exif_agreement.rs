@@ -28,7 +28,10 @@ fn check(files: &[PathBuf]) -> usize {
         let ours = read_exif(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let Some(e) = ours else {
             for k in ["Make", "Model", "DateTimeOriginal", "Orientation"] {
-                assert!(p.get(k).is_none(), "{name}: exiftool has {k}, we found no EXIF");
+                assert!(
+                    p.get(k).is_none(),
+                    "{name}: exiftool has {k}, we found no EXIF"
+                );
             }
             continue;
         };
@@ -67,9 +70,16 @@ fn check(files: &[PathBuf]) -> usize {
                 .parse::<usize>()
                 .unwrap()
         });
-        assert_eq!(e.thumbnail.as_ref().map(Vec::len), thumb_len, "{name}: thumbnail");
+        assert_eq!(
+            e.thumbnail.as_ref().map(Vec::len),
+            thumb_len,
+            "{name}: thumbnail"
+        );
         if let Some(t) = &e.thumbnail {
-            assert!(t.starts_with(&[0xFF, 0xD8]), "{name}: thumbnail is not a JPEG");
+            assert!(
+                t.starts_with(&[0xFF, 0xD8]),
+                "{name}: thumbnail is not a JPEG"
+            );
         }
         assert!(e.raw.get("IFD0").is_some(), "{name}: raw JSON has IFD0");
         checked += 1;
@@ -89,7 +99,10 @@ fn agrees_with_exiftool_on_real_camera_samples() {
         return;
     }
     let n = check(&files);
-    eprintln!("EXIF agrees with exiftool on {n} of {} sample files", files.len());
+    eprintln!(
+        "EXIF agrees with exiftool on {n} of {} sample files",
+        files.len()
+    );
     assert_eq!(n, files.len());
 }
 

@@ -31,7 +31,11 @@ fn caption(img: &RgbImage) -> RgbImage {
                 if (seed >> 16) & 1 == 1 {
                     for yy in 0..cell {
                         for xx in 0..cell {
-                            out.put(x + cx * cell + xx, y0 + cell / 2 + cy * cell + yy, [255, 255, 255]);
+                            out.put(
+                                x + cx * cell + xx,
+                                y0 + cell / 2 + cy * cell + yy,
+                                [255, 255, 255],
+                            );
                         }
                     }
                 }
@@ -82,24 +86,44 @@ fn hashes_survive_edits_and_separate_unrelated_photos() {
         };
         all.push((group, a.pdq.unwrap(), a.phash.unwrap(), bytes));
     }
-    let mut stats: Vec<Stats> = ["resized", "jpeg q60", "crop 10%", "captioned", "mirrored", "unrelated"]
-        .into_iter()
-        .map(|name| Stats {
-            name,
-            pdq: Vec::new(),
-            phash: Vec::new(),
-        })
-        .collect();
+    let mut stats: Vec<Stats> = [
+        "resized",
+        "jpeg q60",
+        "crop 10%",
+        "captioned",
+        "mirrored",
+        "unrelated",
+        "full decode",
+    ]
+    .into_iter()
+    .map(|name| Stats {
+        name,
+        pdq: Vec::new(),
+        phash: Vec::new(),
+    })
+    .collect();
     let hash = |img: &RgbImage, q: u8| {
         let a = analyze(&encode_jpeg(img, q).unwrap(), &opts);
         (a.pdq.unwrap(), a.phash.unwrap())
     };
     for (i, (group, pdq, ph, bytes)) in all.iter().enumerate().step_by(5) {
         let img = decode_full(bytes).unwrap();
+        // analyze() hashes a reduced decode; the full decode must agree.
+        let full = athar_media::pdq::pdq(&img).unwrap();
+        stats[6].pdq.push(pdq_distance(&pdq.hash, &full.hash));
+        stats[6]
+            .phash
+            .push(phash_distance(*ph, athar_media::phash(&img)));
         let variants = [
             resize(&img, img.width / 2, img.height / 2),
             img.clone(),
-            crop(&img, img.width / 20, img.height / 20, img.width * 9 / 10, img.height * 9 / 10),
+            crop(
+                &img,
+                img.width / 20,
+                img.height / 20,
+                img.width * 9 / 10,
+                img.height * 9 / 10,
+            ),
             caption(&img),
         ];
         for (k, v) in variants.iter().enumerate() {
@@ -130,18 +154,30 @@ fn hashes_survive_edits_and_separate_unrelated_photos() {
     let (unrel_pdq, unrel_ph) = (mean(&stats[5].pdq), mean(&stats[5].phash));
     // Resizing, re-encoding and mirroring (with the dihedral hashes): within
     // PDQ's usual match threshold of 31 and nearer than any unrelated photo.
-    for k in [0, 1, 4] {
+    for k in [0, 1, 4, 6] {
         let max = *stats[k].pdq.iter().max().unwrap();
         assert!(max <= 31 && max < unrelated_min_pdq, "{}", stats[k].line());
     }
     for k in [0, 1] {
-        assert!(*stats[k].phash.iter().max().unwrap() <= 6, "{}", stats[k].line());
+        assert!(
+            *stats[k].phash.iter().max().unwrap() <= 6,
+            "{}",
+            stats[k].line()
+        );
     }
     // Cropping and captions change the global frequency content (a known
     // limit of both hashes): nearer than unrelated photos on average, not
     // always below a match threshold.
     for k in [2, 3] {
-        assert!(mean(&stats[k].pdq) < 0.75 * unrel_pdq, "{}", stats[k].line());
-        assert!(mean(&stats[k].phash) < 0.6 * unrel_ph, "{}", stats[k].line());
+        assert!(
+            mean(&stats[k].pdq) < 0.75 * unrel_pdq,
+            "{}",
+            stats[k].line()
+        );
+        assert!(
+            mean(&stats[k].phash) < 0.6 * unrel_ph,
+            "{}",
+            stats[k].line()
+        );
     }
 }

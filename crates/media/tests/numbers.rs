@@ -18,7 +18,11 @@ fn ascii_names() {
     assert!(l.conflicts.is_empty(), "{:?}", l.conflicts);
     assert_eq!(
         l.raw,
-        vec!["4512_215_1873-12_02.jpg", "معتقل 4512 - فرع 215", "2012/05/03/P1"]
+        vec![
+            "4512_215_1873-12_02.jpg",
+            "معتقل 4512 - فرع 215",
+            "2012/05/03/P1"
+        ]
     );
 }
 
@@ -43,12 +47,42 @@ fn arabic_indic_and_eastern_digits() {
 fn arabic_folder_forms_and_air_force() {
     let p = NumberPatterns::default();
     let cases = [
-        ("جثة رقم 1068 فرع 215/1068-03.jpg", "1068", Some("215"), None),
-        ("معتقل 672 - المخابرات الجوية/672_AFI_174-11_01.jpg", "672", Some("AFI"), Some("174/11")),
-        ("3798 - جوية - 2213-12/3798-01.jpg", "3798", Some("AFI"), Some("2213/12")),
-        ("جثة رقم 77 المخابرات الجوية (2)/DSCN0001.JPG", "77", Some("AFI"), None),
-        ("معتقل 12 - فرع 227 (3)/IMG_0001.JPG", "12", Some("227"), None),
-        ("تقرير طبي رقم 1873-12 - معتقل رقم 4512 فرع رقم 235/x.jpg", "4512", Some("235"), Some("1873/12")),
+        (
+            "جثة رقم 1068 فرع 215/1068-03.jpg",
+            "1068",
+            Some("215"),
+            None,
+        ),
+        (
+            "معتقل 672 - المخابرات الجوية/672_AFI_174-11_01.jpg",
+            "672",
+            Some("AFI"),
+            Some("174/11"),
+        ),
+        (
+            "3798 - جوية - 2213-12/3798-01.jpg",
+            "3798",
+            Some("AFI"),
+            Some("2213/12"),
+        ),
+        (
+            "جثة رقم 77 المخابرات الجوية (2)/DSCN0001.JPG",
+            "77",
+            Some("AFI"),
+            None,
+        ),
+        (
+            "معتقل 12 - فرع 227 (3)/IMG_0001.JPG",
+            "12",
+            Some("227"),
+            None,
+        ),
+        (
+            "تقرير طبي رقم 1873-12 - معتقل رقم 4512 فرع رقم 235/x.jpg",
+            "4512",
+            Some("235"),
+            Some("1873/12"),
+        ),
     ];
     for (path, det, branch, report) in cases {
         let l = p.parse(path);
@@ -79,7 +113,11 @@ fn names_without_numbers() {
 fn conflicts_are_reported() {
     let p = NumberPatterns::default();
     let l = p.parse("معتقل 4512 - فرع 215/4513_215_1873-12_02.jpg");
-    assert_eq!(l.detainee.as_deref(), Some("4513"), "the file name is tried first");
+    assert_eq!(
+        l.detainee.as_deref(),
+        Some("4513"),
+        "the file name is tried first"
+    );
     assert_eq!(l.conflicts.len(), 1, "{:?}", l.conflicts);
     assert!(l.conflicts[0].starts_with("detainee: 4513 vs 4512"));
 }
@@ -149,10 +187,18 @@ fn default_patterns_parse_the_generated_collection() {
     let (mut named, mut ok) = (0, 0);
     for row in &truth {
         let l = p.parse(&row["path"]);
-        assert_eq!(l.photographer.as_deref(), Some(row["photographer"].as_str()));
+        assert_eq!(
+            l.photographer.as_deref(),
+            Some(row["photographer"].as_str())
+        );
         let d = &row["datetime_original"];
         let want_date = format!("{}-{}-{}", &d[0..4], &d[5..7], &d[8..10]);
-        assert_eq!(l.date.as_deref(), Some(want_date.as_str()), "{}", row["path"]);
+        assert_eq!(
+            l.date.as_deref(),
+            Some(want_date.as_str()),
+            "{}",
+            row["path"]
+        );
         assert!(l.conflicts.is_empty(), "{}: {:?}", row["path"], l.conflicts);
         if row["names_have_numbers"] == "yes" {
             named += 1;
@@ -166,6 +212,9 @@ fn default_patterns_parse_the_generated_collection() {
             assert!(!l.has_numbers(), "{}: {l:?}", row["path"]);
         }
     }
-    eprintln!("names: {ok}/{named} named body photos parsed exactly; {} photos in all", truth.len());
+    eprintln!(
+        "names: {ok}/{named} named body photos parsed exactly; {} photos in all",
+        truth.len()
+    );
     assert!(named > 100);
 }

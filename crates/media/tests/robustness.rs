@@ -126,8 +126,8 @@ fn derivatives_are_jpegs_of_the_right_size() {
     assert_eq!((a.width, a.height), (Some(1600), Some(1200)));
     for (kind, w, h) in [
         (DerivativeKind::Thumbnail, 320, 240),
-        (DerivativeKind::BlurMedium, 640, 480),
-        (DerivativeKind::BlurStrong, 640, 480),
+        (DerivativeKind::BlurMedium, 320, 240),
+        (DerivativeKind::BlurStrong, 320, 240),
     ] {
         let d = a.derivative(kind).unwrap();
         assert_eq!((d.width, d.height), (w, h), "{kind:?}");
@@ -138,4 +138,34 @@ fn derivatives_are_jpegs_of_the_right_size() {
     let json = serde_json::to_value(&a).unwrap();
     assert!(json["pdq"]["hash"].as_str().unwrap().len() == 64);
     assert!(json["phash"].as_str().unwrap().len() == 16);
+    // Larger previews on request (at most 640 px).
+    let opts = AnalyzeOptions {
+        preview_max: 640,
+        ..Default::default()
+    };
+    let a = analyze(&bytes, &opts);
+    let d = a.derivative(DerivativeKind::BlurStrong).unwrap();
+    assert_eq!((d.width, d.height), (640, 480));
+}
+
+#[test]
+fn orientation_is_applied_to_derivatives_only() {
+    // A 200x100 JPEG marked "rotate 90 CW" (orientation 6).
+    let px: Vec<u8> = (0..200 * 100)
+        .flat_map(|i| [(i % 200) as u8, 50, 50])
+        .collect();
+    let mut jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+    let mut exif =
+        b"Exif\0\0II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0".to_vec();
+    exif.truncate(6 + 8 + 2 + 12 + 4);
+    enc.add_app_segment(1, exif).unwrap();
+    enc.encode(&px, 200, 100, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let a = analyze(&jpeg, &AnalyzeOptions::default());
+    assert_eq!(a.exif.as_ref().unwrap().orientation, Some(6));
+    assert_eq!((a.width, a.height), (Some(200), Some(100)));
+    let t = a.derivative(DerivativeKind::Thumbnail).unwrap();
+    assert_eq!((t.width, t.height), (100, 200));
+    assert!(t.transform.contains("orientation 6"));
 }

@@ -3,10 +3,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-const PALETTE: [&str; 8] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"];
+const PALETTE: [&str; 8] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
+];
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `rows` are (month "YYYY-MM", series, count). Series are ordered by their total, largest
@@ -35,9 +40,18 @@ pub fn stacked_bars(title: &str, rows: &[(String, String, u64)]) -> String {
     }
     let mut months: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
     for (m, s, n) in rows {
-        *months.entry(m.as_str()).or_default().entry(name_of(s)).or_default() += n;
+        *months
+            .entry(m.as_str())
+            .or_default()
+            .entry(name_of(s))
+            .or_default() += n;
     }
-    let max = months.values().map(|v| v.values().sum::<u64>()).max().unwrap_or(0).max(1);
+    let max = months
+        .values()
+        .map(|v| v.values().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
 
     let (left, top, bar_w, gap, plot_h) = (50.0, 40.0, 14.0, 4.0, 260.0);
     let width = left + months.len() as f64 * (bar_w + gap) + 160.0;
@@ -47,12 +61,23 @@ pub fn stacked_bars(title: &str, rows: &[(String, String, u64)]) -> String {
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="11">"#
     );
-    let _ = write!(svg, r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="22" font-size="14" font-weight="bold">{}</text>"#, escape(title));
+    let _ = write!(
+        svg,
+        r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="22" font-size="14" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
     // Axis and a few gridlines.
     for i in 0..=4 {
         let v = max as f64 * i as f64 / 4.0;
         let y = top + plot_h - plot_h * i as f64 / 4.0;
-        let _ = write!(svg, r##"<line x1="{left}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{:.0}</text>"##, width - 160.0, left - 4.0, y + 4.0, v);
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{:.0}</text>"##,
+            width - 160.0,
+            left - 4.0,
+            y + 4.0,
+            v
+        );
     }
     for (i, (month, stack)) in months.iter().enumerate() {
         let x = left + i as f64 * (bar_w + gap);

@@ -11,7 +11,11 @@ pub fn field(s: &str) -> String {
 
 /// A whole table: header, then rows, CRLF-free (one `\n` per record).
 pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut out = header.iter().map(|h| field(h)).collect::<Vec<_>>().join(",");
+    let mut out = header
+        .iter()
+        .map(|h| field(h))
+        .collect::<Vec<_>>()
+        .join(",");
     out.push('\n');
     for row in rows {
         out.push_str(&row.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
@@ -27,6 +31,9 @@ mod tests {
         assert_eq!(super::field("215"), "215");
         assert_eq!(super::field("a,b"), "\"a,b\"");
         assert_eq!(super::field("say \"x\""), "\"say \"\"x\"\"\"");
-        assert_eq!(super::table(&["k", "n"], vec![vec!["فرع 215".into(), "3".into()]]), "k,n\nفرع 215,3\n");
+        assert_eq!(
+            super::table(&["k", "n"], vec![vec!["فرع 215".into(), "3".into()]]),
+            "k,n\nفرع 215,3\n"
+        );
     }
 }

@@ -174,10 +174,20 @@ fn scan_log(vault: &Vault, problems: &Found, report: &mut Report) -> Result<LogS
                     if let Some(f) = FeedRef::from_details(&ev.event.details) {
                         scan.feeds.push((ev.event.seq, f));
                     }
-                    for sha in &ev.event.objects {
+                    // Ingestion and creation events record the size of their first object,
+                    // the one they stored; other objects they name are only referred to.
+                    let stores = matches!(
+                        ev.event.kind.as_str(),
+                        crate::kind::INGESTION | crate::kind::CREATION
+                    );
+                    for (i, sha) in ev.event.objects.iter().enumerate() {
                         match parse_sha256(sha) {
                             Ok(d) => {
-                                let size = ev.event.detail_u64("size");
+                                let size = if stores && i == 0 {
+                                    ev.event.detail_u64("size")
+                                } else {
+                                    None
+                                };
                                 let slot = scan.objects.entry(d).or_insert(size);
                                 if slot.is_none() {
                                     *slot = size;

@@ -24,7 +24,10 @@ pub fn sample_files() -> Vec<PathBuf> {
 }
 
 pub fn have_exiftool() -> bool {
-    Command::new("exiftool").arg("-ver").output().is_ok_and(|o| o.status.success())
+    Command::new("exiftool")
+        .arg("-ver")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// `exiftool -j [-n] FILES`, one JSON object per file, in order.

@@ -1,0 +1,132 @@
+//! The fast reduced-scale JPEG path against jpeg-decoder's scaled decode,
+//! on generated photos (4:2:2 and 4:2:0), greyscale, restart intervals and
+//! progressive files (which go to the fallback).
+
+mod common;
+
+use athar_media::decode::{decode_jpeg_fast, decode_reduced};
+use athar_media::RgbImage;
+
+fn reference(bytes: &[u8], reduction: u16) -> RgbImage {
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.read_info().unwrap();
+    let i = d.info().unwrap();
+    let long = i.width.max(i.height).div_ceil(reduction);
+    d.scale(long, long).unwrap();
+    let px = d.decode().unwrap();
+    let i = d.info().unwrap();
+    let px = match i.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => px.iter().flat_map(|&v| [v, v, v]).collect(),
+        _ => px,
+    };
+    RgbImage::from_raw(i.width as u32, i.height as u32, px).unwrap()
+}
+
+fn compare(bytes: &[u8], reduction: u32, what: &str) {
+    let fast = decode_jpeg_fast(bytes, reduction).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let slow = reference(bytes, reduction as u16);
+    assert_eq!(
+        (fast.width, fast.height),
+        (slow.width, slow.height),
+        "{what} 1/{reduction}"
+    );
+    // Luma agreement. The methods differ (area averages here, a truncated
+    // scaled IDCT there; chroma upsampling too), most on tiny, detailed
+    // images.
+    let (a, b) = (fast.luma_u8(), slow.luma_u8());
+    let diff: u64 = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y) as u64).sum();
+    let mean = diff as f64 / a.len() as f64;
+    assert!(
+        mean < 3.0,
+        "{what} 1/{reduction}: mean luma difference {mean:.2}"
+    );
+}
+
+#[test]
+fn fast_path_agrees_with_jpeg_decoder() {
+    let dir = common::corpus(3, 31, 1600, 1200);
+    let mut cameras = std::collections::HashSet::new();
+    for row in common::ground_truth(dir.path()) {
+        if !cameras.insert(row["camera_model"].clone()) {
+            continue;
+        }
+        let bytes = std::fs::read(dir.path().join(&row["path"])).unwrap();
+        for r in [2, 4, 8] {
+            compare(&bytes, r, &row["path"]);
+        }
+    }
+    for f in common::sample_files() {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if name == "corrupted.jpg" {
+            continue;
+        }
+        let bytes = std::fs::read(&f).unwrap();
+        if decode_jpeg_fast(&bytes, 2).is_ok() {
+            for r in [2, 4, 8] {
+                compare(&bytes, r, &name);
+            }
+        } else {
+            // Not baseline (or not handled): the public path still decodes.
+            assert!(decode_reduced(&bytes, 16).is_ok(), "{name}");
+        }
+    }
+}
+
+fn test_pixels(w: u16, h: u16) -> Vec<u8> {
+    let mut v = Vec::with_capacity(w as usize * h as usize * 3);
+    for y in 0..h as u32 {
+        for x in 0..w as u32 {
+            v.extend_from_slice(&[
+                (x * 3 % 256) as u8,
+                ((x + y) % 256) as u8,
+                (y * 2 % 256) as u8,
+            ]);
+        }
+    }
+    v
+}
+
+#[test]
+fn greyscale_restart_intervals_and_progressive() {
+    let (w, h) = (333u16, 250u16);
+    let px = test_pixels(w, h);
+    // Restart intervals.
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+    enc.set_restart_interval(3);
+    enc.encode(&px, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+    for r in [2, 4, 8] {
+        compare(&out, r, "restart");
+    }
+    // Greyscale.
+    let grey: Vec<u8> = px.chunks_exact(3).map(|p| p[1]).collect();
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 85)
+        .encode(&grey, w, h, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    for r in [2, 4, 8] {
+        compare(&out, r, "grey");
+    }
+    // Progressive: the fast path declines, decode_reduced falls back.
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+    enc.set_progressive(true);
+    enc.encode(&px, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+    assert!(decode_jpeg_fast(&out, 4).is_err());
+    let d = decode_reduced(&out, 80).unwrap();
+    assert_eq!((d.image.width, d.image.height, d.reduction), (84, 63, 4));
+}
+
+#[test]
+fn truncation_is_detected_by_the_fast_path() {
+    let px = test_pixels(640, 480);
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&px, 640, 480, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    assert!(decode_jpeg_fast(&out, 4).is_ok());
+    for cut in [out.len() / 3, out.len() / 2, out.len() - 100] {
+        let e = decode_jpeg_fast(&out[..cut], 4).unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+    }
+}
