@@ -111,15 +111,11 @@ struct Match {
     source_path: Option<String>,
 }
 
-const ORIENTATIONS: [&str; 8] = [
-    "as is",
-    "rotated 90°",
-    "rotated 180°",
-    "rotated 270°",
-    "mirrored top-bottom",
-    "mirrored left-right",
-    "transposed",
-    "anti-transposed",
+/// The orientations searched: copies that circulate are often mirrored, rarely rotated, and
+/// each extra orientation costs a whole search.
+const ORIENTATIONS: [(athar_media::Dihedral, &str); 2] = [
+    (athar_media::Dihedral::Original, "as is"),
+    (athar_media::Dihedral::FlipY, "mirrored left-right"),
 ];
 
 /// PDQ distances: at or under this, the same picture; the reference "match" bound is 31.
@@ -165,7 +161,10 @@ pub fn similar(
             .with_context(|| format!("{} is not an image athar can read", image.display()))?;
         let variants = athar_media::pdq_dihedral(&decoded.image)
             .with_context(|| format!("{} is too small or too flat to hash", image.display()))?;
-        let hashes: Vec<[u8; 32]> = variants.iter().map(|p| p.hash).collect();
+        let hashes: Vec<[u8; 32]> = ORIENTATIONS
+            .iter()
+            .map(|(d, _)| variants[athar_media::Dihedral::ALL.iter().position(|x| x == d).expect("in ALL")].hash)
+            .collect();
         let started = std::time::Instant::now();
         // Hashes find candidates; pixels rank them (a crop hashes closer to its neighbours).
         let hits = index.nearest(&hashes, (top * 4).max(CANDIDATES), MAX_DISTANCE);
@@ -180,7 +179,7 @@ pub fn similar(
                     d if d <= NEAR => "near-identical (re-encoded, resized or lightly edited)",
                     _ => "altered (cropped, overlaid or heavily edited) or a different shot of the same scene",
                 },
-                orientation: ORIENTATIONS[h.variant],
+                orientation: ORIENTATIONS[h.variant].1,
                 case: photo.as_ref().and_then(|p| p.case_id.clone()),
                 source_path: photo.and_then(|p| p.source_path),
                 sha256: h.id,

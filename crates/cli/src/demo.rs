@@ -118,7 +118,30 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
         ingested.events
     );
 
-    println!("4. verifying every object, signature and the Merkle tree");
+    println!("4. analysing: EXIF, perceptual hashes, numbers, thumbnails and blurred previews");
+    let started = std::time::Instant::now();
+    let analysed = crate::analyze::analyze(&mut session, None, true)?;
+    println!(
+        "   {} photos in {:.1} s, {} derivatives; {} cases by their numbers, {} groups proposed for review",
+        analysed.analysed,
+        started.elapsed().as_secs_f64(),
+        analysed.derivatives,
+        analysed.cases_numbered,
+        analysed.cases_proposed
+    );
+    let stats = athar_catalog::Photos::stats(&session.catalog)?;
+    let stats_dir = dir.join("stats");
+    crate::cases::write_stats(&stats_dir, &stats)?;
+    println!("   cases by branch:");
+    for (branch, n) in &stats.cases_by_branch {
+        println!("     {branch:<6} {n:>5}");
+    }
+    println!(
+        "   chart of cases per month by branch: {}",
+        stats_dir.join("cases-per-month.svg").display()
+    );
+
+    println!("5. verifying every object, signature and the Merkle tree");
     let report = verify(&session.vault, &VerifyOptions::default(), &())?;
     println!(
         "   {} objects re-hashed, {} events checked: {}",
@@ -131,7 +154,7 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
         }
     );
 
-    println!("5. signing a checkpoint");
+    println!("6. signing a checkpoint");
     let note = session.vault.checkpoint()?;
     for line in note.lines() {
         println!("   {line}");
@@ -141,6 +164,8 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
     println!("Try:");
     let p = format!("ATHAR_PASSPHRASE_FILE={}", pass_file.display());
     println!("  {p} athar log {} --limit 5", vault_dir.display());
+    println!("  {p} athar cases {} --branch 215", vault_dir.display());
+    println!("  {p} athar stats {}", vault_dir.display());
     println!("  {p} athar verify {}", vault_dir.display());
     println!("  {p} athar checkpoint {}", vault_dir.display());
     println!("  ground truth: {}", summary.ground_truth.display());

@@ -677,9 +677,10 @@ pub struct DemoRoute {
 }
 
 #[allow(dead_code)] // used by demo.rs
-/// The demo's route: a source profile packing for `session`'s vault, the courier receiving
-/// the drive, the archive importing. Everything under `work` (profile/, drive/, courier/).
-pub fn demo_route(session: &mut Session, collection: &Path, work: &Path) -> Result<DemoRoute> {
+/// The demo's route: a source profile packing `paths` for `session`'s vault, the courier
+/// receiving the drive, the archive importing (without analysis: call `analyze` after).
+/// Everything under `work` (source-profile/, drive/, courier/).
+pub fn demo_route(session: &mut Session, paths: &[PathBuf], work: &Path) -> Result<DemoRoute> {
     let passphrase =
         SecretString::from("demo source passphrase: not for real evidence".to_string());
     let profile_dir = work.join("source-profile");
@@ -698,7 +699,7 @@ pub fn demo_route(session: &mut Session, collection: &Path, work: &Path) -> Resu
     let pack = athar_bundle::pack::pack(
         &mut profile,
         &passphrase,
-        &[collection.to_path_buf()],
+        paths,
         &drive,
         &PackOptions::default(),
         &progress,
@@ -789,7 +790,7 @@ mod tests {
             std::fs::write(photos.join(format!("{i}.jpg")), vec![i; 1000 + i as usize]).unwrap();
         }
         let mut session = Session::open_with(&vault, &pass, Access::Write).unwrap();
-        let route = demo_route(&mut session, &photos, dir.path()).unwrap();
+        let route = demo_route(&mut session, std::slice::from_ref(&photos), dir.path()).unwrap();
         assert_eq!(route.pack.files, 5);
         assert_eq!(route.imported[0]["new"], 5);
         assert_eq!(route.lines.len(), 3);
