@@ -163,7 +163,13 @@ pub fn similar(
             .with_context(|| format!("{} is too small or too flat to hash", image.display()))?;
         let hashes: Vec<[u8; 32]> = ORIENTATIONS
             .iter()
-            .map(|(d, _)| variants[athar_media::Dihedral::ALL.iter().position(|x| x == d).expect("in ALL")].hash)
+            .map(|(d, _)| {
+                variants[athar_media::Dihedral::ALL
+                    .iter()
+                    .position(|x| x == d)
+                    .expect("in ALL")]
+                .hash
+            })
             .collect();
         let started = std::time::Instant::now();
         // Hashes find candidates; pixels rank them (a crop hashes closer to its neighbours).

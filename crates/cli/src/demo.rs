@@ -98,25 +98,18 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
     )?;
     drop(vault);
 
-    println!("3. ingesting");
+    println!("3. the flash-drive route: pack at the source, carry, import at the archive");
     let mut session = Session::open_with(&vault_dir, &passphrase, Access::Write)?;
-    let started = std::time::Instant::now();
     // The photo folders only: the ground truth beside them is not evidence.
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&corpus_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
         .collect();
     folders.sort();
-    let ingested = crate::ingest::ingest(&mut session, &folders, Default::default(), true)?;
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "   {} files, {} new, {} ({}/s), {} custody events",
-        ingested.files,
-        ingested.new,
-        output::bytes(ingested.bytes),
-        output::bytes((ingested.bytes as f64 / secs) as u64),
-        ingested.events
-    );
+    let route = crate::route::demo_route(&mut session, &folders, &dir)?;
+    for line in &route.lines {
+        println!("   {line}");
+    }
 
     println!("4. analysing: EXIF, perceptual hashes, numbers, thumbnails and blurred previews");
     let started = std::time::Instant::now();
@@ -164,6 +157,10 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
     println!("Try:");
     let p = format!("ATHAR_PASSPHRASE_FILE={}", pass_file.display());
     println!("  {p} athar log {} --limit 5", vault_dir.display());
+    println!(
+        "  athar receive {} --check                   # what the courier runs",
+        route.drive.display()
+    );
     println!("  {p} athar cases {} --branch 215", vault_dir.display());
     println!("  {p} athar stats {}", vault_dir.display());
     println!("  {p} athar verify {}", vault_dir.display());

@@ -87,11 +87,7 @@ pub struct Decoded {
 /// Dimensions of the stored image from its header, without decoding pixels.
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     match sniff::sniff(bytes) {
-        sniff::JPEG => {
-            let mut d = jpeg_decoder::Decoder::new(bytes);
-            d.read_info().ok()?;
-            d.info().map(|i| (i.width as u32, i.height as u32))
-        }
+        sniff::JPEG => crate::jpeg::frame_size(bytes).filter(|&(w, h)| w > 0 && h > 0),
         sniff::PNG => image_dims(bytes, image::ImageFormat::Png),
         sniff::TIFF => image_dims(bytes, image::ImageFormat::Tiff),
         _ => None,
@@ -125,22 +121,14 @@ pub fn decode_reduced(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError
 }
 
 fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
-    let mut d = jpeg_decoder::Decoder::new(bytes);
-    d.read_info().map_err(jpeg_err)?;
-    let info = d
-        .info()
-        .ok_or_else(|| MediaError::Decode("JPEG: no frame header".into()))?;
-    let (fw, fh) = (info.width as u32, info.height as u32);
-    if fw == 0 || fh == 0 {
-        return Err(MediaError::Decode("JPEG: zero-sized frame".into()));
-    }
+    let (fw, fh) = crate::jpeg::frame_size(bytes).unwrap_or((0, 0));
     if fw as u64 * fh as u64 > MAX_PIXELS {
         return Err(MediaError::TooLarge(fw, fh));
     }
     let long = fw.max(fh);
     let reduction = [8u32, 4, 2]
         .into_iter()
-        .find(|&r| long.div_ceil(r) >= min_size)
+        .find(|&r| long > 0 && long.div_ceil(r) >= min_size)
         .unwrap_or(1);
     if reduction > 1 {
         // The fast path; anything it does not handle (or finds damaged)
@@ -157,7 +145,21 @@ fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
                 reduction,
             });
         }
-        let l = long.div_ceil(reduction).min(u16::MAX as u32) as u16;
+    }
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.read_info().map_err(jpeg_err)?;
+    let info = d
+        .info()
+        .ok_or_else(|| MediaError::Decode("JPEG: no frame header".into()))?;
+    let (fw, fh) = (info.width as u32, info.height as u32);
+    if fw == 0 || fh == 0 {
+        return Err(MediaError::Decode("JPEG: zero-sized frame".into()));
+    }
+    if fw as u64 * fh as u64 > MAX_PIXELS {
+        return Err(MediaError::TooLarge(fw, fh));
+    }
+    if reduction > 1 {
+        let l = fw.max(fh).div_ceil(reduction).min(u16::MAX as u32) as u16;
         d.scale(l, l).map_err(jpeg_err)?;
     }
     d.set_max_decoding_buffer_size(usize::MAX);

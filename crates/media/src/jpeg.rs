@@ -437,6 +437,38 @@ fn u16be(d: &[u8], at: usize) -> Result<usize, Error> {
     }
 }
 
+/// The frame size from the SOF header, scanning markers only (no tables
+/// are built). `None` when there is no frame header before the scan.
+pub(crate) fn frame_size(data: &[u8]) -> Option<(u32, u32)> {
+    if data.get(..2) != Some(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut pos = 2;
+    loop {
+        while data.get(pos) == Some(&0xFF) && data.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        if data.get(pos) != Some(&0xFF) {
+            return None;
+        }
+        let m = *data.get(pos + 1)?;
+        pos += 2;
+        if matches!(m, 0xD8 | 0x01 | 0xD0..=0xD7) {
+            continue;
+        }
+        if matches!(m, 0xD9 | 0xDA) {
+            return None;
+        }
+        let len = u16be(data, pos).ok()?;
+        if matches!(m, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+            let h = u16be(data, pos + 3).ok()? as u32;
+            let w = u16be(data, pos + 5).ok()? as u32;
+            return Some((w, h));
+        }
+        pos += len.max(2);
+    }
+}
+
 /// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8).
 #[allow(clippy::needless_range_loop)] // block arithmetic reads best with indices
 pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Error> {
@@ -535,6 +567,9 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                 }
                 height = u16be(seg, 1)?;
                 width = u16be(seg, 3)?;
+                if width as u64 * height as u64 > crate::decode::MAX_PIXELS {
+                    return Err(Error::Unsupported("too large"));
+                }
                 let nf = *seg.get(5).unwrap_or(&0) as usize;
                 if nf != 1 && nf != 3 {
                     return Err(Error::Unsupported("component count"));
@@ -637,11 +672,22 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
         let ac = ac_tables[c.ta]
             .as_ref()
             .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
-        let fast: Box<[u32; 1 << FAST_BITS]> = ac
-            .ac_fast()
-            .into_boxed_slice()
-            .try_into()
-            .map_err(|_| Error::Corrupt("JPEG: internal table size".into()))?;
+        // Components sharing an AC table share its lookahead table.
+        let fast: std::rc::Rc<[u32; 1 << FAST_BITS]> = match comps
+            .iter()
+            .zip(&tables)
+            .find(|(o, _)| o.ta == c.ta)
+        {
+            Some((_, (_, _, f))) => std::rc::Rc::clone(f),
+            None => {
+                let b: Box<[u32; 1 << FAST_BITS]> = ac
+                    .ac_fast()
+                    .into_boxed_slice()
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("JPEG: internal table size".into()))?;
+                std::rc::Rc::from(b)
+            }
+        };
         tables.push((dc, ac, fast));
     }
     let qss: Vec<[f32; 16]> = comps

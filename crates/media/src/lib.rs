@@ -292,14 +292,18 @@ fn derivatives(
     ] {
         let (img, s) = blur_preview(&base, frac);
         let sigma = frac * base.width.max(base.height) as f32;
-        let shown = upright(&base, orientation);
+        let shown = if (5..=8).contains(&orientation) {
+            (base.height, base.width)
+        } else {
+            (base.width, base.height)
+        };
         let transform = format!(
             "{grade} blur preview for display at {}x{}: gaussian blur sigma={sigma:.1}px ({:.1}% of the \
              longest side) of the {}x{} preview (resized, triangle filter, {note}); computed and stored \
              at {}x{} (2x2 averages, sigma={s:.2}px, three box passes; no finer detail survives the \
              blur, enlarge for display); EXIF orientation {orientation} applied, JPEG q{} 4:2:0",
-            shown.width,
-            shown.height,
+            shown.0,
+            shown.1,
             frac * 100.0,
             base.width,
             base.height,
@@ -314,7 +318,7 @@ fn derivatives(
             transform,
         ) {
             Ok(mut d) => {
-                (d.display_width, d.display_height) = (shown.width, shown.height);
+                (d.display_width, d.display_height) = shown;
                 out.push(d)
             }
             Err(e) => errs.push(format!("{}: {e}", kind.as_str())),

@@ -93,25 +93,39 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     let (wx, wy) = (itaps(&tx), itaps(&ty));
     // Horizontal pass: sh rows of w pixels, values x 128 in i16 range.
     let mut tmp = vec![0i32; sh * w * 3];
-    for (row, out) in img
-        .pixels
-        .chunks_exact(sw * 3)
-        .zip(tmp.chunks_exact_mut(w * 3))
-    {
-        for (x, o) in out.chunks_exact_mut(3).enumerate() {
+    let max_taps = tx.len.iter().copied().max().unwrap_or(0);
+    if max_taps <= 4 && sw >= 4 {
+        // Mild resampling (at most 4 taps): a fixed, unrolled 4-tap kernel
+        // (zero weights pad shorter windows).
+        let mut k4: Vec<(usize, [i32; 4])> = Vec::with_capacity(w);
+        for x in 0..w {
             let (s0, n) = (tx.start[x], tx.len[x]);
-            let ws = &wx[x * tx.stride..x * tx.stride + n];
-            let src = &row[s0 * 3..(s0 + n) * 3];
-            let (mut r, mut g, mut b) = (0i32, 0i32, 0i32);
-            for (p, &wt) in src.chunks_exact(3).zip(ws) {
-                r += wt * p[0] as i32;
-                g += wt * p[1] as i32;
-                b += wt * p[2] as i32;
+            let start = s0.min(sw - 4);
+            let mut k = [0i32; 4];
+            for j in 0..n {
+                k[s0 + j - start] = wx[x * tx.stride + j];
             }
-            o[0] = (r + (1 << 6)) >> 7;
-            o[1] = (g + (1 << 6)) >> 7;
-            o[2] = (b + (1 << 6)) >> 7;
+            k4.push((start * 3, k));
         }
+        for (row, out) in img
+            .pixels
+            .chunks_exact(sw * 3)
+            .zip(tmp.chunks_exact_mut(w * 3))
+        {
+            for (o, &(p, k)) in out.chunks_exact_mut(3).zip(&k4) {
+                let src = &row[p..p + 12];
+                for c in 0..3 {
+                    o[c] = (k[0] * src[c] as i32
+                        + k[1] * src[3 + c] as i32
+                        + k[2] * src[6 + c] as i32
+                        + k[3] * src[9 + c] as i32
+                        + (1 << 6))
+                        >> 7;
+                }
+            }
+        }
+    } else {
+        resize_rows(img, &mut tmp, &tx, &wx, w);
     }
     // Vertical pass.
     let mut out = vec![0u8; w * h * 3];
@@ -134,6 +148,31 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
         width: w as u32,
         height: h as u32,
         pixels: out,
+    }
+}
+
+/// General horizontal pass of [`resize`].
+fn resize_rows(img: &RgbImage, tmp: &mut [i32], tx: &Taps, wx: &[i32], w: usize) {
+    let sw = img.width as usize;
+    for (row, out) in img
+        .pixels
+        .chunks_exact(sw * 3)
+        .zip(tmp.chunks_exact_mut(w * 3))
+    {
+        for (x, o) in out.chunks_exact_mut(3).enumerate() {
+            let (s0, n) = (tx.start[x], tx.len[x]);
+            let ws = &wx[x * tx.stride..x * tx.stride + n];
+            let src = &row[s0 * 3..(s0 + n) * 3];
+            let (mut r, mut g, mut b) = (0i32, 0i32, 0i32);
+            for (p, &wt) in src.chunks_exact(3).zip(ws) {
+                r += wt * p[0] as i32;
+                g += wt * p[1] as i32;
+                b += wt * p[2] as i32;
+            }
+            o[0] = (r + (1 << 6)) >> 7;
+            o[1] = (g + (1 << 6)) >> 7;
+            o[2] = (b + (1 << 6)) >> 7;
+        }
     }
 }
 

@@ -113,18 +113,21 @@ fn box1d(input: &[f32], out: &mut [f32], start: usize, n: usize, stride: usize, 
     let half = (w + 2) / 2;
     let before = w - half; // inputs before i
     let after = half - 1; // inputs after i
+    let at = |i: usize| input[start + i * stride];
     let mut sum = 0f32;
-    let mut lo = 0usize; // first index in window
-    let mut hi = 0usize; // one past last index in window
+    let (mut lo, mut hi) = (0usize, 0usize); // window [lo, hi)
+    // Fill up to the first output's window.
+    while hi < (after + 1).min(n) {
+        sum += at(hi);
+        hi += 1;
+    }
     for i in 0..n {
-        let want_hi = (i + after + 1).min(n);
-        while hi < want_hi {
-            sum += input[start + hi * stride];
+        if i > 0 && hi < n {
+            sum += at(hi);
             hi += 1;
         }
-        let want_lo = i.saturating_sub(before);
-        while lo < want_lo {
-            sum -= input[start + lo * stride];
+        if i > before {
+            sum -= at(lo);
             lo += 1;
         }
         out[start + i * stride] = sum / (hi - lo) as f32;

@@ -126,11 +126,14 @@ fn derivatives_are_jpegs_of_the_right_size() {
     assert_eq!((a.width, a.height), (Some(1600), Some(1200)));
     for (kind, w, h) in [
         (DerivativeKind::Thumbnail, 320, 240),
-        (DerivativeKind::BlurMedium, 320, 240),
-        (DerivativeKind::BlurStrong, 320, 240),
+        (DerivativeKind::BlurMedium, 160, 120),
+        (DerivativeKind::BlurStrong, 80, 60),
     ] {
         let d = a.derivative(kind).unwrap();
         assert_eq!((d.width, d.height), (w, h), "{kind:?}");
+        if kind != DerivativeKind::Thumbnail {
+            assert_eq!((d.display_width, d.display_height), (320, 240), "{kind:?}");
+        }
         let img = athar_media::decode_full(&d.bytes).unwrap();
         assert_eq!((img.width, img.height), (w, h));
         eprintln!("{kind:?}: {} bytes; {}", d.bytes.len(), d.transform);
@@ -145,7 +148,8 @@ fn derivatives_are_jpegs_of_the_right_size() {
     };
     let a = analyze(&bytes, &opts);
     let d = a.derivative(DerivativeKind::BlurStrong).unwrap();
-    assert_eq!((d.width, d.height), (640, 480));
+    assert_eq!((d.display_width, d.display_height), (640, 480));
+    assert_eq!((d.width, d.height), (80, 60));
 }
 
 #[test]
