@@ -22,7 +22,9 @@ use athar_vault::SignedEvent;
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("catalogue database error: {0}; `athar catalog rebuild` recreates it from the log")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    #[error("the vault's disk is full while updating the catalogue; free some space and run the same command again (nothing reported done is lost)")]
+    DiskFull,
     #[error("the catalogue cannot be opened with this vault's key (it belongs to another vault or is damaged); run `athar catalog rebuild`")]
     WrongKey,
     #[error("the catalogue has events up to {have} but was offered event {next}; run `athar catalog rebuild`")]
@@ -37,6 +39,15 @@ pub enum CatalogError {
 }
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+impl From<rusqlite::Error> for CatalogError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => CatalogError::DiskFull,
+            _ => CatalogError::Sql(e),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectRow {

@@ -219,7 +219,10 @@ fn main() {
             Some((d, cpu)) => {
                 best_exif = best_exif.min(d.as_secs_f64());
                 cpu_exif = cpu_exif.min(cpu);
-                println!("; exiftool -json -r {:.3} s (CPU {cpu:.2} s)", d.as_secs_f64());
+                println!(
+                    "; exiftool -json -r {:.3} s (CPU {cpu:.2} s)",
+                    d.as_secs_f64()
+                );
             }
             None => println!("; exiftool not available"),
         }

@@ -673,21 +673,18 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
             .as_ref()
             .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
         // Components sharing an AC table share its lookahead table.
-        let fast: std::rc::Rc<[u32; 1 << FAST_BITS]> = match comps
-            .iter()
-            .zip(&tables)
-            .find(|(o, _)| o.ta == c.ta)
-        {
-            Some((_, (_, _, f))) => std::rc::Rc::clone(f),
-            None => {
-                let b: Box<[u32; 1 << FAST_BITS]> = ac
-                    .ac_fast()
-                    .into_boxed_slice()
-                    .try_into()
-                    .map_err(|_| Error::Corrupt("JPEG: internal table size".into()))?;
-                std::rc::Rc::from(b)
-            }
-        };
+        let fast: std::rc::Rc<[u32; 1 << FAST_BITS]> =
+            match comps.iter().zip(&tables).find(|(o, _)| o.ta == c.ta) {
+                Some((_, (_, _, f))) => std::rc::Rc::clone(f),
+                None => {
+                    let b: Box<[u32; 1 << FAST_BITS]> = ac
+                        .ac_fast()
+                        .into_boxed_slice()
+                        .try_into()
+                        .map_err(|_| Error::Corrupt("JPEG: internal table size".into()))?;
+                    std::rc::Rc::from(b)
+                }
+            };
         tables.push((dc, ac, fast));
     }
     let qss: Vec<[f32; 16]> = comps

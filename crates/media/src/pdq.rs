@@ -121,16 +121,33 @@ fn box1d(input: &[f32], out: &mut [f32], start: usize, n: usize, stride: usize, 
         sum += at(hi);
         hi += 1;
     }
+    let mut count = 0;
+    let mut inv = 0f32;
     for i in 0..n {
-        if i > 0 && hi < n {
-            sum += at(hi);
-            hi += 1;
+        let add = i > 0 && hi < n;
+        let sub = i > before;
+        match (add, sub) {
+            // Steady state: one dependent add per step.
+            (true, true) => {
+                sum += at(hi) - at(lo);
+                hi += 1;
+                lo += 1;
+            }
+            (true, false) => {
+                sum += at(hi);
+                hi += 1;
+            }
+            (false, true) => {
+                sum -= at(lo);
+                lo += 1;
+            }
+            (false, false) => {}
         }
-        if i > before {
-            sum -= at(lo);
-            lo += 1;
+        if hi - lo != count {
+            count = hi - lo;
+            inv = 1.0 / count as f32;
         }
-        out[start + i * stride] = sum / (hi - lo) as f32;
+        out[start + i * stride] = sum * inv;
     }
 }
 
