@@ -325,3 +325,34 @@ pub fn version(program: &Path, args: &[&str]) -> String {
         .and_then(|s| s.lines().next().map(str::to_owned))
         .unwrap_or_else(|| format!("{} (version unknown)", program.display()))
 }
+
+// ---------------------------------------------------------------- analysis (issue 4)
+
+/// `athar analyze VAULT --json` on a vault that holds the collection unanalysed; checked to
+/// have analysed every photo.
+pub fn athar_analyze(env: &Env, c: &Collection, vault: &Path, tag: &str) -> Result<Measured> {
+    settle();
+    let (m, out) = run_child(
+        env.athar().arg("analyze").arg(vault).arg("--json"),
+        &env.logs,
+        &format!("athar-analyze-{tag}"),
+    )?;
+    let v: Value = serde_json::from_str(&out).context("parsing athar analyze --json")?;
+    ensure!(
+        v["analysed"].as_u64() == Some(c.photos() as u64),
+        "athar analyze did not analyse every photo: {out}"
+    );
+    Ok(m)
+}
+
+/// `exiftool -json -r DIR`, metadata only, output discarded.
+pub fn exiftool(env: &Env, c: &Collection, tag: &str) -> Result<Measured> {
+    settle();
+    let (m, out) = run_child(
+        Command::new("exiftool").args(["-json", "-r"]).arg(&c.dir),
+        &env.logs,
+        &format!("exiftool-{tag}"),
+    )?;
+    ensure!(out.len() > c.photos() * 100, "exiftool printed too little");
+    Ok(m)
+}

@@ -34,6 +34,8 @@ struct Cli {
 enum Cmd {
     /// Ingest and verify throughput, and peak RSS at two collection sizes.
     Ingest(IngestArgs),
+    /// Full image analysis (`athar analyze`) against `exiftool -json -r` on the same folder.
+    Analyze(AnalyzeArgs),
     /// Run a command and write its wait status, peak RSS, CPU and wall time to REPORT
     /// (used by the benchmark itself; see `measure::run_child`).
     #[command(hide = true)]
@@ -71,9 +73,26 @@ struct IngestArgs {
     restic: PathBuf,
 }
 
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Photos in the collection (at least).
+    #[arg(long, default_value_t = 2000)]
+    photos: usize,
+    /// Timed runs of each contender, interleaved.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Working directory (default: $TMPDIR/athar-bench, shared with `ingest`).
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// The athar binary (default: `athar` next to this program).
+    #[arg(long)]
+    athar: Option<PathBuf>,
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Ingest(args) => ingest(args),
+        Cmd::Analyze(args) => analyze(args),
         Cmd::Launch { report, command } => measure::launch(&report, &command),
     }
 }
@@ -538,4 +557,77 @@ fn notes(env: &Env, open: &Samples) -> Vec<String> {
         );
     }
     notes
+}
+
+/// Issue 4: full analysis (decode, EXIF, hashes, derivatives, stored encrypted and logged)
+/// against exiftool's metadata-only pass over the same folder. Each athar run starts from a
+/// fresh vault holding the collection unanalysed (the ingest is not timed).
+fn analyze(args: AnalyzeArgs) -> Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let athar = match args.athar {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("no directory for this program")?
+            .join("athar"),
+    };
+    let work = std::path::absolute(
+        args.work
+            .unwrap_or_else(|| std::env::temp_dir().join("athar-bench")),
+    )?;
+    std::fs::create_dir_all(&work)?;
+    let scratch = work.join("scratch-analyze");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch)?;
+    let c = collection::ensure(&work, args.photos)?;
+    collection::warm(&c.files)?;
+    let light = IngestOpts {
+        scrypt_log_n: Some(LIGHT_SCRYPT_LOG_N),
+        analyze: false,
+    };
+    let (mut a, mut e) = (Vec::new(), Vec::new());
+    for r in 0..args.runs {
+        contenders::athar_ingest(&env, &c, &env.vault(), light, &format!("for-analysis-{r}"))?;
+        let ma = contenders::athar_analyze(&env, &c, &env.vault(), &r.to_string())?;
+        let me = contenders::exiftool(&env, &c, &r.to_string())?;
+        println!(
+            "run {}: athar analyze {:.2} s ({:.2} cores), exiftool -json -r {:.2} s ({:.2} cores)",
+            r + 1,
+            ma.time.as_secs_f64(),
+            ma.cpu.as_secs_f64() / ma.time.as_secs_f64(),
+            me.time.as_secs_f64(),
+            me.cpu.as_secs_f64() / me.time.as_secs_f64()
+        );
+        a.push(ma.time.as_secs_f64());
+        e.push(me.time.as_secs_f64());
+    }
+    let (ma, me) = (measure::median(&a), measure::median(&e));
+    let photos = c.photos() as f64;
+    println!();
+    println!(
+        "| {} photos, {} runs | median s | photos/s |",
+        c.photos(),
+        args.runs
+    );
+    println!("|---|---:|---:|");
+    for (name, m) in [
+        (
+            "`athar analyze` (decode, EXIF, PDQ, pHash, card, 3 derivatives, encrypted + logged)",
+            ma,
+        ),
+        ("`exiftool -json -r` (metadata only)", me),
+    ] {
+        let m = m.unwrap_or(f64::NAN);
+        println!("| {name} | {m:.2} | {:.0} |", photos / m);
+    }
+    println!();
+    println!(
+        "ratio athar / exiftool: {:.2} (goal: below 1.0)",
+        measure::ratio(ma, me).unwrap_or(f64::NAN)
+    );
+    Ok(())
 }

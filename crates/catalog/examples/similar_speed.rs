@@ -38,7 +38,10 @@ impl Rng {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let entries = args.first().copied().unwrap_or(100_000);
     let queries = args.get(1).copied().unwrap_or(1000);
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
@@ -70,7 +73,10 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let q = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
-    println!("entries {entries}, queries {queries}, index built in {:.2} s", build.as_secs_f64());
+    println!(
+        "entries {entries}, queries {queries}, index built in {:.2} s",
+        build.as_secs_f64()
+    );
     println!(
         "query ms: median {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}; target in top 5: {found}/{queries}",
         q(0.5),

@@ -24,7 +24,7 @@ use crate::session::Session;
 use crate::{output, PassArgs};
 
 /// Originals analysed per logged batch.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 /// Larger originals are not decoded (they stay objects without image analysis).
 const MAX_ANALYSIS_BYTES: u64 = 512 << 20;
 
@@ -221,6 +221,9 @@ fn analyse_one(
         cd.insert("size".into(), json!(der.bytes.len()));
         cd.insert("width".into(), json!(der.width));
         cd.insert("height".into(), json!(der.height));
+        // Blurred previews are stored small and shown enlarged: no detail is lost by that.
+        cd.insert("display_width".into(), json!(der.display_width));
+        cd.insert("display_height".into(), json!(der.display_height));
         events.push(EventDraft {
             kind: kind::CREATION.into(),
             objects: vec![sha, p.sha256.clone()],

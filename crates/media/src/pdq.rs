@@ -116,7 +116,7 @@ fn box1d(input: &[f32], out: &mut [f32], start: usize, n: usize, stride: usize, 
     let at = |i: usize| input[start + i * stride];
     let mut sum = 0f32;
     let (mut lo, mut hi) = (0usize, 0usize); // window [lo, hi)
-    // Fill up to the first output's window.
+                                             // Fill up to the first output's window.
     while hi < (after + 1).min(n) {
         sum += at(hi);
         hi += 1;
