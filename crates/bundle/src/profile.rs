@@ -13,7 +13,7 @@
 //! the last event line (which chains the next bundle's events onto this one's).
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -193,22 +193,13 @@ impl Profile {
     pub fn unlock(&self, passphrase: &SecretString) -> Result<SourceKey> {
         let path = self.root.join(KEY_FILE);
         let sealed = fs::read(&path).map_err(io_at(&path))?;
-        let decryptor = age::Decryptor::new_buffered(&sealed[..])
-            .map_err(|e| BundleError::Format(format!("{}: {e}", path.display())))?;
-        let mut identity = age::scrypt::Identity::new(passphrase.clone());
-        identity.set_max_work_factor(22);
-        let mut reader = decryptor
-            .decrypt(std::iter::once(&identity as &dyn age::Identity))
-            .map_err(|e| match e {
-                age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
-                    BundleError::WrongPassphrase
-                }
+        let plain =
+            athar_vault::keys::open_with_passphrase(&sealed, passphrase).map_err(|e| match e {
+                athar_vault::VaultError::WrongPassphrase => BundleError::WrongPassphrase,
                 other => BundleError::Format(format!("{}: {other}", path.display())),
             })?;
-        let mut text = Zeroizing::new(String::new());
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| BundleError::Format(format!("{}: {e}", path.display())))?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| BundleError::Format(format!("{} is not text", path.display())))?;
         let bad = || BundleError::Format(format!("{} is damaged", path.display()));
         let mut lines = text.lines();
         if lines.next() != Some(KEY_MAGIC) {
@@ -250,19 +241,8 @@ impl Profile {
 }
 
 fn seal_with_passphrase(data: &[u8], passphrase: &SecretString, log_n: u8) -> Result<Vec<u8>> {
-    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
-    recipient.set_work_factor(log_n);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .map_err(|e| BundleError::Encrypt(e.to_string()))?;
-    let mut out = Vec::new();
-    let mut w = encryptor
-        .wrap_output(&mut out)
-        .map_err(|e| BundleError::Encrypt(e.to_string()))?;
-    w.write_all(data)
-        .and_then(|_| w.finish().map(|_| ()))
-        .map_err(|e| BundleError::Encrypt(e.to_string()))?;
-    Ok(out)
+    athar_vault::keys::seal_with_passphrase(data, passphrase, log_n)
+        .map_err(|e| BundleError::Encrypt(e.to_string()))
 }
 
 fn restrict(path: &Path) {

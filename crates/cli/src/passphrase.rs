@@ -1,4 +1,4 @@
-//! Where the passphrase comes from: a file (for scripts) or the terminal.
+//! Where a passphrase comes from: a file (for scripts) or the terminal.
 
 use std::io::IsTerminal;
 
@@ -9,28 +9,32 @@ use crate::PassArgs;
 
 /// The passphrase to open an existing vault.
 pub fn get(pass: &PassArgs) -> Result<SecretString> {
-    if let Some(file) = &pass.passphrase_file {
-        return from_file(file);
-    }
-    require_terminal()?;
-    let p = rpassword::prompt_password("Vault passphrase: ").context("reading the passphrase")?;
-    Ok(SecretString::from(p))
+    ask(pass, "Vault passphrase", false)
 }
 
-/// A new passphrase, typed twice when it comes from the terminal.
+/// A new vault passphrase.
 pub fn new(pass: &PassArgs) -> Result<SecretString> {
+    ask(pass, "New vault passphrase", true)
+}
+
+/// From the passphrase file if one is given, else from the terminal, prompting with `label`.
+/// A new passphrase is typed twice and must be at least 8 characters.
+pub fn ask(pass: &PassArgs, label: &str, new: bool) -> Result<SecretString> {
     if let Some(file) = &pass.passphrase_file {
         return from_file(file);
     }
-    require_terminal()?;
-    let p =
-        rpassword::prompt_password("New vault passphrase: ").context("reading the passphrase")?;
-    if p.chars().count() < 8 {
-        bail!("the passphrase is too short: use at least 8 characters (a few words is best)");
+    if !std::io::stdin().is_terminal() {
+        bail!("no passphrase: give --passphrase-file FILE or set ATHAR_PASSPHRASE_FILE");
     }
-    let again = rpassword::prompt_password("Repeat it: ").context("reading the passphrase")?;
-    if again != p {
-        bail!("the two passphrases differ; nothing was created");
+    let p = rpassword::prompt_password(format!("{label}: ")).context("reading the passphrase")?;
+    if new {
+        if p.chars().count() < 8 {
+            bail!("the passphrase is too short: use at least 8 characters (a few words is best)");
+        }
+        let again = rpassword::prompt_password("Repeat it: ").context("reading the passphrase")?;
+        if again != p {
+            bail!("the two passphrases differ; nothing was created");
+        }
     }
     Ok(SecretString::from(p))
 }
@@ -42,11 +46,4 @@ fn from_file(file: &std::path::Path) -> Result<SecretString> {
         bail!("the passphrase file {} is empty", file.display());
     }
     Ok(athar_vault::keys::passphrase_from_file_contents(&text))
-}
-
-fn require_terminal() -> Result<()> {
-    if !std::io::stdin().is_terminal() {
-        bail!("no passphrase: give --passphrase-file FILE or set ATHAR_PASSPHRASE_FILE");
-    }
-    Ok(())
 }

@@ -173,28 +173,12 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn source_passphrase(pass: &PassArgs, new: bool) -> Result<SecretString> {
-    if pass.passphrase_file.is_some() {
-        return if new {
-            passphrase::new(pass)
-        } else {
-            passphrase::get(pass)
-        };
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("no passphrase: give --passphrase-file FILE or set ATHAR_PASSPHRASE_FILE");
-    }
-    let p =
-        rpassword::prompt_password("Source key passphrase: ").context("reading the passphrase")?;
-    if new {
-        if p.chars().count() < 8 {
-            bail!("the passphrase is too short: use at least 8 characters (a few words is best)");
-        }
-        let again = rpassword::prompt_password("Repeat it: ").context("reading the passphrase")?;
-        if again != p {
-            bail!("the two passphrases differ; nothing was created");
-        }
-    }
-    Ok(SecretString::from(p))
+    let label = if new {
+        "New source key passphrase"
+    } else {
+        "Source key passphrase"
+    };
+    passphrase::ask(pass, label, new)
 }
 
 pub fn source(action: SourceAction) -> Result<ExitCode> {

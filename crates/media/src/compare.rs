@@ -123,7 +123,11 @@ mod tests {
         for y in 0..h {
             for x in 0..w {
                 // The light falls from a different side in each scene.
-                let along = if seed % 2 == 0 { x + y } else { (w - x) + y };
+                let along = if seed.is_multiple_of(2) {
+                    x + y
+                } else {
+                    (w - x) + y
+                };
                 let v = (60 + along * 80 / (w + h)) as u8;
                 img.put(x, y, [v, v, v]);
             }

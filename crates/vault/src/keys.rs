@@ -77,40 +77,15 @@ impl Secrets {
             B64.encode(self.signing.to_bytes()),
             B64.encode(&self.vault_key[..]),
         ));
-        let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
-        recipient.set_work_factor(log_n);
-        let encryptor =
-            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                .map_err(|e| VaultError::Encrypt(e.to_string()))?;
-        let mut out = Vec::new();
-        let mut w = encryptor
-            .wrap_output(&mut out)
-            .map_err(|e| VaultError::Encrypt(e.to_string()))?;
-        w.write_all(text.as_bytes())
-            .and_then(|_| w.finish().map(|_| ()))
-            .map_err(|e| VaultError::Encrypt(e.to_string()))?;
-        Ok(out)
+        seal_with_passphrase(text.as_bytes(), passphrase, log_n)
     }
 
     /// Decrypt with a passphrase. A wrong passphrase fails after one scrypt run.
     pub fn unseal(sealed: &[u8], passphrase: &SecretString) -> Result<Self> {
-        let decryptor =
-            age::Decryptor::new_buffered(sealed).map_err(|e| VaultError::BadKeys(e.to_string()))?;
-        let mut identity = age::scrypt::Identity::new(passphrase.clone());
-        identity.set_max_work_factor(22);
-        let mut reader = decryptor
-            .decrypt(std::iter::once(&identity as &dyn age::Identity))
-            .map_err(|e| match e {
-                age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
-                    VaultError::WrongPassphrase
-                }
-                other => VaultError::BadKeys(other.to_string()),
-            })?;
-        let mut text = Zeroizing::new(String::new());
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| VaultError::BadKeys(e.to_string()))?;
-        Self::parse(&text)
+        let plain = open_with_passphrase(sealed, passphrase)?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| VaultError::BadKeys("secrets file is not text".into()))?;
+        Self::parse(text)
     }
 
     fn parse(text: &str) -> Result<Self> {
@@ -151,6 +126,48 @@ impl Secrets {
             vault_key: vault_key.ok_or_else(|| bad("vault key"))?,
         })
     }
+}
+
+/// Encrypt `data` under a passphrase: an age file with one scrypt stanza (work factor 2^log_n).
+pub fn seal_with_passphrase(data: &[u8], passphrase: &SecretString, log_n: u8) -> Result<Vec<u8>> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+    recipient.set_work_factor(log_n);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .map_err(|e| VaultError::Encrypt(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut w = encryptor
+        .wrap_output(&mut out)
+        .map_err(|e| VaultError::Encrypt(e.to_string()))?;
+    w.write_all(data)
+        .and_then(|_| w.finish().map(|_| ()))
+        .map_err(|e| VaultError::Encrypt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Decrypt what [`seal_with_passphrase`] made. A wrong passphrase fails after one scrypt run
+/// with [`VaultError::WrongPassphrase`]; anything else wrong is [`VaultError::BadKeys`].
+pub fn open_with_passphrase(
+    sealed: &[u8],
+    passphrase: &SecretString,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let decryptor =
+        age::Decryptor::new_buffered(sealed).map_err(|e| VaultError::BadKeys(e.to_string()))?;
+    let mut identity = age::scrypt::Identity::new(passphrase.clone());
+    identity.set_max_work_factor(22);
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+                VaultError::WrongPassphrase
+            }
+            other => VaultError::BadKeys(other.to_string()),
+        })?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|e| VaultError::BadKeys(e.to_string()))?;
+    Ok(plain)
 }
 
 /// Read a passphrase file: the first line, without its line ending.
