@@ -92,9 +92,10 @@ fn record(vault: &mut Vault, report: &Report) -> bool {
 
 fn print_report(r: &Report, recorded: bool) {
     println!(
-        "checked {} events in {} log segments, {} checkpoints, {} of {} objects ({})",
+        "checked {} events in {} log segments, {} source feeds, {} checkpoints, {} of {} objects ({})",
         r.events,
         r.segments,
+        r.feeds,
         r.checkpoints,
         r.objects_checked,
         r.objects_total,
