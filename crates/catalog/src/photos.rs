@@ -122,7 +122,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
                     if from_names { Some("names") } else if from_card { Some("card") } else { None },
                     names.and_then(|l| l.get("photographer")).and_then(Value::as_str),
                     names.and_then(|l| l.get("date")).and_then(Value::as_str),
-                    s(&d, &["hospital"]),
+                    names.and_then(|l| l.get("hospital")).and_then(Value::as_str),
                     names.and_then(|l| l.get("raw")).map(Value::to_string),
                     s(&d, &["error"]),
                     d.to_string(),

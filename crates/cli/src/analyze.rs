@@ -46,14 +46,22 @@ pub struct Unreadable {
     pub reason: String,
 }
 
+/// Patterns file a vault may carry: used for every analysis of that vault.
+pub const PATTERNS_FILE: &str = "patterns.toml";
+
 pub fn run(
     root: &std::path::Path,
+    patterns: Option<&std::path::Path>,
     json_out: bool,
     threads: Option<usize>,
     pass: &PassArgs,
 ) -> Result<ExitCode> {
     let mut session = Session::open(root, pass, Access::Write)?;
-    let summary = analyze(&mut session, threads, true)?;
+    let patterns = match patterns {
+        Some(file) => load_patterns(file)?,
+        None => vault_patterns(root)?,
+    };
+    let summary = analyze_with(&mut session, threads, &patterns, true)?;
     report(&summary, json_out);
     Ok(ExitCode::SUCCESS)
 }
@@ -87,15 +95,44 @@ pub fn report(s: &Summary, json_out: bool) {
     }
 }
 
+fn load_patterns(file: &std::path::Path) -> Result<NumberPatterns> {
+    NumberPatterns::from_file(file).with_context(|| {
+        format!(
+            "reading the number patterns in {} (format: docs/formats/media.md)",
+            file.display()
+        )
+    })
+}
+
+/// The vault's own patterns (`VAULT/patterns.toml`) if it has them, else the default ones.
+pub fn vault_patterns(root: &std::path::Path) -> Result<NumberPatterns> {
+    let file = root.join(PATTERNS_FILE);
+    if file.exists() {
+        load_patterns(&file)
+    } else {
+        Ok(NumberPatterns::default())
+    }
+}
+
+/// Analyse with the vault's patterns (after ingest and import).
 pub fn analyze(
     session: &mut Session,
     threads: Option<usize>,
     show_progress: bool,
 ) -> Result<Summary> {
+    let patterns = vault_patterns(session.vault.root())?;
+    analyze_with(session, threads, &patterns, show_progress)
+}
+
+pub fn analyze_with(
+    session: &mut Session,
+    threads: Option<usize>,
+    patterns: &NumberPatterns,
+    show_progress: bool,
+) -> Result<Summary> {
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
-    let patterns = NumberPatterns::default();
     let mut summary = Summary::default();
     let bar = if show_progress {
         let b = indicatif::ProgressBar::new_spinner();
@@ -112,7 +149,7 @@ pub fn analyze(
         if pending.is_empty() {
             break;
         }
-        let drafts = analyse_batch(&session.vault, &pending, &patterns, threads, &mut summary)?;
+        let drafts = analyse_batch(&session.vault, &pending, patterns, threads, &mut summary)?;
         let events = session
             .vault
             .append(drafts)

@@ -193,6 +193,10 @@ enum Command {
     /// Runs after every ingest too. Resumable: an interrupted run continues where it stopped.
     Analyze {
         vault: PathBuf,
+        /// Number patterns (TOML, see docs/formats/media.md) for this run. Saved as
+        /// VAULT/patterns.toml they apply to every analysis, also after ingest and import.
+        #[arg(long, value_name = "FILE")]
+        patterns: Option<PathBuf>,
         #[arg(long)]
         json: bool,
         /// Worker threads (default: all cores).
@@ -390,10 +394,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => session::dump(&vault, &pass),
         Command::Analyze {
             vault,
+            patterns,
             json,
             threads,
             pass,
-        } => analyze::run(&vault, json, threads, &pass),
+        } => analyze::run(&vault, patterns.as_deref(), json, threads, &pass),
         Command::Cases {
             vault,
             branch,

@@ -312,3 +312,67 @@ fn altered(img: &RgbImage) -> Vec<(&'static str, Vec<u8>)> {
         ("mirrored", ops::encode_jpeg(&ops::mirror(img), 85).unwrap()),
     ]
 }
+
+#[test]
+fn a_vault_patterns_file_says_which_hospital() {
+    let tv = TestVault::new();
+    let root = tv.dir.path().join("collection");
+    let opts = athar_corpus::CorpusOptions {
+        bodies: 8,
+        seed: 5,
+        width: 480,
+        height: 360,
+        ..Default::default()
+    };
+    athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
+    let truth = csv_rows(&std::fs::read_to_string(root.join("ground_truth.csv")).unwrap());
+    let years: Vec<PathBuf> = ["2011", "2012", "2013"]
+        .iter()
+        .map(|y| root.join(y))
+        .filter(|p| p.exists())
+        .collect();
+    let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
+    assert_ok(&tv.ingest(&paths, &["--no-analyze"]));
+    // The archive team knows where each photographer worked: the default patterns plus that.
+    let patterns = format!(
+        "{}\n{}",
+        include_str!("../../media/src/default_patterns.toml"),
+        r#"
+[[pattern]]
+name = "photographer at Tishreen"
+scope = "path"
+regex = '/P4/'
+set = { hospital = "Tishreen" }
+
+[[pattern]]
+name = "photographers at 601"
+scope = "path"
+regex = '/P[123]/'
+set = { hospital = "601" }
+"#
+    );
+    std::fs::write(tv.vault.join("patterns.toml"), patterns).unwrap();
+    assert_ok(&tv.run("analyze", &["--json"]));
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_slice(&tv.run("cases", &["--json"]).stdout).unwrap();
+    let numbered: Vec<&serde_json::Value> =
+        cases.iter().filter(|c| c["basis"] == "numbers").collect();
+    assert!(!numbered.is_empty());
+    for c in &numbered {
+        let want = truth
+            .iter()
+            .find(|r| r["detainee"] == c["detainee"].as_str().unwrap_or("?"))
+            .map(|r| r["hospital"].clone())
+            .unwrap();
+        assert_eq!(c["hospital"].as_str(), Some(want.as_str()), "{c}");
+    }
+    let at601: Vec<serde_json::Value> =
+        serde_json::from_slice(&tv.run("cases", &["--hospital", "601", "--json"]).stdout).unwrap();
+    assert!(!at601.is_empty() && at601.iter().all(|c| c["hospital"] == "601"));
+    let bad = tv.run("analyze", &["--patterns", "/nonexistent.toml"]);
+    assert!(
+        !bad.status.success() && text(&bad).contains("number patterns"),
+        "{}",
+        text(&bad)
+    );
+}

@@ -13,13 +13,14 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_PATTERNS: &str = include_str!("default_patterns.toml");
 
 /// Capture-group names (and `set` keys) a pattern may use.
-pub const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 11] = [
     "detainee",
     "branch",
     "report",
     "report_no",
     "report_year",
     "photographer",
+    "hospital",
     "year",
     "month",
     "day",
@@ -93,6 +94,8 @@ pub struct Labels {
     /// Forensic report number, `number/yy` when the year is known.
     pub report: Option<String>,
     pub photographer: Option<String>,
+    /// Where the body was documented (e.g. "601", "Tishreen"), when a pattern says so.
+    pub hospital: Option<String>,
     /// `YYYY-MM-DD`.
     pub date: Option<String>,
     /// Shot number within the body.
@@ -118,6 +121,7 @@ impl Labels {
             "branch" => &mut self.branch,
             "report" => &mut self.report,
             "photographer" => &mut self.photographer,
+            "hospital" => &mut self.hospital,
             "date" => &mut self.date,
             "shot" => {
                 if let Ok(n) = value.parse::<u32>() {
@@ -283,7 +287,7 @@ fn apply(labels: &mut Labels, p: &Pattern, c: &regex::Captures) {
     if !labels.matched.contains(&p.name) {
         labels.matched.push(p.name.clone());
     }
-    for f in ["detainee", "branch", "photographer", "shot"] {
+    for f in ["detainee", "branch", "photographer", "hospital", "shot"] {
         if let Some(v) = g(f) {
             labels.put(f, v, &p.name);
         }
@@ -315,6 +319,25 @@ mod tests {
         assert_eq!(normalize("٤٥١٢_٢١٥"), "4512_215");
         assert_eq!(normalize("۴۵۱۲"), "4512");
         assert_eq!(normalize("\u{200F}معتقل\u{00A0}١"), "معتقل 1");
+    }
+
+    #[test]
+    fn a_custom_file_can_say_where_a_photographer_worked() {
+        let p = NumberPatterns::from_toml(
+            r#"
+version = 1
+[[pattern]]
+name = "tishreen photographer"
+scope = "path"
+regex = '/(?P<photographer>P4)/'
+set = { hospital = "Tishreen" }
+"#,
+        )
+        .unwrap();
+        let l = p.parse("2012/03/09/P4/IMG_1.JPG");
+        assert_eq!(l.hospital.as_deref(), Some("Tishreen"));
+        assert_eq!(l.photographer.as_deref(), Some("P4"));
+        assert_eq!(p.parse("2012/03/09/P1/IMG_1.JPG").hospital, None);
     }
 
     #[test]
