@@ -8,9 +8,8 @@
 //! at its end.
 
 use std::collections::BTreeMap;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use athar_vault::envelope::{self, SealError};
+use athar_vault::source::{io_reason, SourceFile};
 use athar_vault::{kind, Event};
 
 use crate::error::{io_at, BundleError, Result};
@@ -79,45 +79,15 @@ pub struct PackSummary {
     pub skipped: Vec<Skipped>,
 }
 
-struct Candidate {
-    path: PathBuf,
-    size: u64,
-    mtime: Option<String>,
-    btime: Option<String>,
-}
-
-fn rfc3339(t: io::Result<std::time::SystemTime>) -> Option<String> {
-    let t = time::OffsetDateTime::from(t.ok()?);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
-fn candidate(path: PathBuf, meta: &Metadata) -> Candidate {
-    Candidate {
-        size: meta.len(),
-        mtime: rfc3339(meta.modified()),
-        btime: rfc3339(meta.created()),
-        path,
-    }
-}
-
-fn io_reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "vanished before it could be read".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 /// Walk the inputs: regular files only, symbolic links reported and not followed.
-fn walk(paths: &[PathBuf], skipped: &mut Vec<Skipped>) -> Vec<Candidate> {
+fn walk(paths: &[PathBuf], skipped: &mut Vec<Skipped>) -> Vec<SourceFile> {
     let mut files = Vec::new();
     for root in paths {
         let root = std::path::absolute(root).unwrap_or_else(|_| root.clone());
         if let Err(e) = std::fs::symlink_metadata(&root) {
             skipped.push(Skipped {
                 path: root.to_string_lossy().into_owned(),
-                reason: io_reason(&e),
+                reason: io_reason(&e, "cannot be read"),
             });
             continue;
         }
@@ -129,7 +99,10 @@ fn walk(paths: &[PathBuf], skipped: &mut Vec<Skipped>) -> Vec<Candidate> {
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().unwrap_or(&root).to_string_lossy().into_owned();
-                    let reason = e.io_error().map(io_reason).unwrap_or_else(|| e.to_string());
+                    let reason = e
+                        .io_error()
+                        .map(|e| io_reason(e, "cannot be read"))
+                        .unwrap_or_else(|| e.to_string());
                     skipped.push(Skipped { path, reason });
                     continue;
                 }
@@ -146,10 +119,10 @@ fn walk(paths: &[PathBuf], skipped: &mut Vec<Skipped>) -> Vec<Candidate> {
             } else {
                 match std::fs::metadata(&path) {
                     Ok(meta) => {
-                        files.push(candidate(path, &meta));
+                        files.push(SourceFile::new(path, &meta));
                         continue;
                     }
-                    Err(e) => io_reason(&e),
+                    Err(e) => io_reason(&e, "cannot be read"),
                 }
             };
             skipped.push(Skipped {
@@ -178,20 +151,13 @@ enum Done {
 }
 
 fn capture_details(
-    file: &Candidate,
+    file: &SourceFile,
     sealed: &envelope::Sealed,
     bundle: &str,
 ) -> Map<String, Value> {
     let mut d = Map::new();
-    let raw = file.path.as_os_str().as_bytes();
     d.insert("bundle".into(), json!(bundle));
-    d.insert(
-        "source_path".into(),
-        json!(file.path.to_string_lossy().into_owned()),
-    );
-    if std::str::from_utf8(raw).is_err() {
-        d.insert("source_path_hex".into(), json!(hex::encode(raw)));
-    }
+    file.describe(&mut d);
     d.insert("size".into(), json!(sealed.size));
     d.insert(
         "media_type".into(),
@@ -199,12 +165,6 @@ fn capture_details(
             &sealed.head[..sealed.head_len]
         )),
     );
-    if let Some(m) = &file.mtime {
-        d.insert("mtime".into(), json!(m));
-    }
-    if let Some(b) = &file.btime {
-        d.insert("btime".into(), json!(b));
-    }
     d
 }
 
@@ -314,13 +274,15 @@ pub fn pack(
                         .map(|r| r as &dyn age::Recipient)
                         .collect();
                     match File::open(&file.path) {
-                        Err(e) => Done::Failed(io_reason(&e)),
+                        Err(e) => Done::Failed(io_reason(&e, "cannot be read")),
                         Ok(mut f) => {
                             let mut bytes =
                                 Vec::with_capacity(sealed_bound(file.size, refs.len()) as usize);
                             match envelope::seal(&mut f, &mut bytes, &refs) {
                                 Ok(sealed) => Done::Sealed { bytes, sealed },
-                                Err(SealError::Read(e)) => Done::Failed(io_reason(&e)),
+                                Err(SealError::Read(e)) => {
+                                    Done::Failed(io_reason(&e, "cannot be read"))
+                                }
                                 Err(SealError::Write(e)) => Done::Failed(e.to_string()),
                             }
                         }
@@ -360,7 +322,7 @@ pub fn pack(
                             Err(e) => {
                                 skipped.push(Skipped {
                                     path: file.path.to_string_lossy().into_owned(),
-                                    reason: io_reason(&e),
+                                    reason: io_reason(&e, "cannot be read"),
                                 });
                                 continue;
                             }
@@ -370,7 +332,7 @@ pub fn pack(
                             Err(SealError::Read(e)) => {
                                 return Err(BundleError::SourceChanged {
                                     path: file.path.clone(),
-                                    reason: io_reason(&e),
+                                    reason: io_reason(&e, "cannot be read"),
                                 })
                             }
                             Err(SealError::Write(e)) => return Err(e.into()),

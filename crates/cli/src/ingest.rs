@@ -6,8 +6,7 @@
 //! catalogue is updated. Only then are the files counted as ingested.
 
 use std::collections::HashSet;
-use std::fs::{File, Metadata};
-use std::io::ErrorKind;
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +21,7 @@ use serde_json::{json, Map, Value};
 
 use athar_catalog::{Catalog, SqliteCatalog};
 use athar_vault::envelope::SealError;
+use athar_vault::source::{io_reason, SourceFile};
 use athar_vault::{kind, Access, EventDraft, Objects, VaultError};
 
 use crate::session::{catalog_path, Session};
@@ -71,17 +71,9 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// A regular file found by the walk.
-struct Candidate {
-    path: PathBuf,
-    size: u64,
-    mtime: Option<String>,
-    btime: Option<String>,
-}
-
 enum Outcome {
     Sealed {
-        file: Candidate,
+        file: SourceFile,
         sha256: [u8; 32],
         size: u64,
         media_type: &'static str,
@@ -140,7 +132,7 @@ pub fn ingest(
     let custodian = session.vault.config().custodian.clone();
 
     std::thread::scope(|s| -> Result<Summary> {
-        let (work_tx, work_rx) = sync_channel::<Candidate>(threads * 4);
+        let (work_tx, work_rx) = sync_channel::<SourceFile>(threads * 4);
         let (done_tx, done_rx) = sync_channel::<Outcome>(threads * 64);
         let work_rx = Arc::new(Mutex::new(work_rx));
         {
@@ -197,26 +189,11 @@ fn reject(path: &Path, reason: impl Into<String>) -> Outcome {
     })
 }
 
-fn rfc3339(t: std::io::Result<std::time::SystemTime>) -> Option<String> {
-    let t = time::OffsetDateTime::from(t.ok()?);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
-fn candidate(path: PathBuf, meta: &Metadata) -> Candidate {
-    Candidate {
-        size: meta.len(),
-        mtime: rfc3339(meta.modified()),
-        btime: rfc3339(meta.created()),
-        path,
-    }
-}
-
 fn walk(
     roots: &[PathBuf],
     checker: &SqliteCatalog,
     objects: &Objects,
-    work: SyncSender<Candidate>,
+    work: SyncSender<SourceFile>,
     done: SyncSender<Outcome>,
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
@@ -263,7 +240,7 @@ fn walk(
                         match std::fs::metadata(&path) {
                             Err(e) => reject(&path, io_reason(&e, "cannot be read")),
                             Ok(meta) => {
-                                let file = candidate(path, &meta);
+                                let file = SourceFile::new(path, &meta);
                                 bar.inc_length(file.size);
                                 match already_recorded(checker, objects, &file) {
                                     true => Outcome::Recorded { size: file.size },
@@ -288,7 +265,7 @@ fn walk(
 
 /// True if an earlier run logged this very file (same path, size and modification time)
 /// and its object is in the store.
-fn already_recorded(checker: &SqliteCatalog, objects: &Objects, file: &Candidate) -> bool {
+fn already_recorded(checker: &SqliteCatalog, objects: &Objects, file: &SourceFile) -> bool {
     let Some(mtime) = &file.mtime else {
         return false;
     };
@@ -302,18 +279,8 @@ fn already_recorded(checker: &SqliteCatalog, objects: &Objects, file: &Candidate
         .unwrap_or(false)
 }
 
-fn io_reason(e: &std::io::Error, what: &str) -> String {
-    match e.kind() {
-        ErrorKind::NotFound => {
-            "vanished before it could be read (deleted or the drive was removed)".into()
-        }
-        ErrorKind::PermissionDenied => format!("{what}: permission denied"),
-        _ => format!("{what}: {e}"),
-    }
-}
-
 fn seal_files(
-    work: &Mutex<Receiver<Candidate>>,
+    work: &Mutex<Receiver<SourceFile>>,
     done: &SyncSender<Outcome>,
     objects: &Objects,
     stop: &AtomicBool,
@@ -455,7 +422,7 @@ fn commit(
 }
 
 fn ingestion_event(
-    file: &Candidate,
+    file: &SourceFile,
     sha: String,
     size: u64,
     media_type: &str,
@@ -464,20 +431,9 @@ fn ingestion_event(
 ) -> EventDraft {
     let mut d = Map::new();
     d.insert("custodian".into(), json!(custodian));
-    let raw = file.path.as_os_str().as_bytes();
-    d.insert("source_path".into(), json!(display(&file.path)));
-    if std::str::from_utf8(raw).is_err() {
-        // Keep the exact bytes of names that are not UTF-8 (old FAT drives, other locales).
-        d.insert("source_path_hex".into(), json!(hex::encode(raw)));
-    }
+    file.describe(&mut d);
     d.insert("size".into(), json!(size));
     d.insert("media_type".into(), json!(media_type));
-    if let Some(m) = &file.mtime {
-        d.insert("mtime".into(), json!(m));
-    }
-    if let Some(b) = &file.btime {
-        d.insert("btime".into(), json!(b));
-    }
     if held {
         d.insert("seen_again".into(), Value::Bool(true));
     }

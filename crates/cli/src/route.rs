@@ -441,32 +441,21 @@ fn print_receive(s: &ReceiveSummary) {
         for n in &r.notes {
             println!("    {}: {}", n.part, n.message);
         }
+        let stored_at = b
+            .stored_at
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         match b.outcome {
             Outcome::Checked if r.intact() => println!("  checked   intact"),
             Outcome::Checked => {
                 println!("  checked   damaged but repairable; receive it with --store to repair")
             }
-            Outcome::Stored if r.intact() => println!(
-                "  stored    {}",
-                b.stored_at
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            ),
-            Outcome::Stored => println!(
-                "  stored    {} (repaired from parity)",
-                b.stored_at
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            ),
-            Outcome::AlreadyStored => println!(
-                "  already stored in {}; nothing copied",
-                b.stored_at
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            ),
+            Outcome::Stored if r.intact() => println!("  stored    {stored_at}"),
+            Outcome::Stored => println!("  stored    {stored_at} (repaired from parity)"),
+            Outcome::AlreadyStored => {
+                println!("  already stored in {stored_at}; nothing copied")
+            }
             Outcome::Refused => {
                 println!("  REFUSED   {}", b.reason.as_deref().unwrap_or(""));
                 eprintln!(

@@ -36,6 +36,26 @@ fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Generate a collection into the vault's directory and ingest its photo folders.
+fn generate_and_ingest(
+    tv: &TestVault,
+    opts: athar_corpus::CorpusOptions,
+    ingest_flags: &[&str],
+) -> (PathBuf, Vec<BTreeMap<String, String>>, std::process::Output) {
+    let root = tv.dir.path().join("collection");
+    athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
+    let truth = csv_rows(&std::fs::read_to_string(root.join("ground_truth.csv")).unwrap());
+    let years: Vec<PathBuf> = ["2011", "2012", "2013"]
+        .iter()
+        .map(|y| root.join(y))
+        .filter(|p| p.exists())
+        .collect();
+    let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
+    let out = tv.ingest(&paths, ingest_flags);
+    assert_ok(&out);
+    (root, truth, out)
+}
+
 struct Collection {
     tv: TestVault,
     root: PathBuf,
@@ -46,22 +66,12 @@ struct Collection {
 
 fn analysed_collection(bodies: usize) -> Collection {
     let tv = TestVault::new();
-    let root = tv.dir.path().join("collection");
     let opts = athar_corpus::CorpusOptions {
         bodies,
         seed: 11,
         ..Default::default()
     };
-    athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-    let truth = csv_rows(&std::fs::read_to_string(root.join("ground_truth.csv")).unwrap());
-    let years: Vec<PathBuf> = ["2011", "2012", "2013"]
-        .iter()
-        .map(|y| root.join(y))
-        .filter(|p| p.exists())
-        .collect();
-    let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
-    let out = tv.ingest(&paths, &["--json"]);
-    assert_ok(&out);
+    let (root, truth, out) = generate_and_ingest(&tv, opts, &["--json"]);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         summary["analysis"]["analysed"],
@@ -316,7 +326,6 @@ fn altered(img: &RgbImage) -> Vec<(&'static str, Vec<u8>)> {
 #[test]
 fn a_vault_patterns_file_says_which_hospital() {
     let tv = TestVault::new();
-    let root = tv.dir.path().join("collection");
     let opts = athar_corpus::CorpusOptions {
         bodies: 8,
         seed: 5,
@@ -324,15 +333,7 @@ fn a_vault_patterns_file_says_which_hospital() {
         height: 360,
         ..Default::default()
     };
-    athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-    let truth = csv_rows(&std::fs::read_to_string(root.join("ground_truth.csv")).unwrap());
-    let years: Vec<PathBuf> = ["2011", "2012", "2013"]
-        .iter()
-        .map(|y| root.join(y))
-        .filter(|p| p.exists())
-        .collect();
-    let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
-    assert_ok(&tv.ingest(&paths, &["--no-analyze"]));
+    let (_, truth, _) = generate_and_ingest(&tv, opts, &["--no-analyze"]);
     // The archive team knows where each photographer worked: the default patterns plus that.
     let patterns = format!(
         "{}\n{}",

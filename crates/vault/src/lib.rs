@@ -8,6 +8,7 @@ pub mod feed;
 pub mod keys;
 pub mod log;
 pub mod sniff;
+pub mod source;
 pub mod store;
 pub mod vault;
 pub mod verify;
