@@ -28,11 +28,13 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Best of `RUNS` wall times: the machine is shared, and the minimum is the least disturbed.
-const RUNS: usize = 3;
+/// Median of `RUNS` wall times: the machine is shared and noisy.
+const RUNS: usize = 5;
 
-fn best(mut f: impl FnMut() -> Option<f64>) -> Option<f64> {
-    (0..RUNS).filter_map(|_| f()).reduce(f64::min)
+fn median(mut f: impl FnMut() -> Option<f64>) -> Option<f64> {
+    let mut times: Vec<f64> = (0..RUNS).filter_map(|_| f()).collect();
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied()
 }
 
 fn shell(script: &str) -> Option<f64> {
@@ -138,7 +140,7 @@ fn main() {
                 w.display()
             )
             .replace("{out}", &out.display().to_string());
-            if let Some(secs) = best(|| {
+            if let Some(secs) = median(|| {
                 warm();
                 shell(&script)
             }) {
@@ -157,7 +159,7 @@ fn main() {
         .unwrap();
         let x = w.join("untar");
         std::fs::create_dir_all(&x).unwrap();
-        if let Some(secs) = best(|| {
+        if let Some(secs) = median(|| {
             let _ = std::fs::remove_dir_all(&x);
             std::fs::create_dir_all(&x).unwrap();
             shell(&format!(
@@ -203,7 +205,7 @@ fn main() {
     for parity in [10u32, 0] {
         let out = w.join(format!("drive{parity}"));
         let mut parts = 0;
-        let secs = best(|| {
+        let secs = median(|| {
             let _ = std::fs::remove_dir_all(&out);
             warm();
             let start = Instant::now();

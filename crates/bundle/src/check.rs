@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{io_at, BundleError, Result};
 use crate::format::{self, Manifest};
+use crate::layout::shard_digest;
 use crate::pack::read_at;
 use crate::scan::{Found, PartNote};
 use crate::writer::RowCoder;
@@ -154,7 +154,7 @@ pub fn check(found: &Found, dest: Option<&Path>) -> Result<CheckReport> {
                 for j in 0..cpp {
                     let shard = &buf[j * s..(j + 1) * s];
                     ok[j] = (j + 1) * s <= got
-                        && Sha256::digest(shard)[..] == expected[p][r as usize * cpp + j];
+                        && shard_digest(shard)[..] == expected[p][r as usize * cpp + j];
                 }
             });
         let mut erased = 0usize;
@@ -212,7 +212,7 @@ pub fn check(found: &Found, dest: Option<&Path>) -> Result<CheckReport> {
                     continue;
                 }
                 let shard = coder.shard(&data_row, col as u32);
-                if Sha256::digest(shard)[..] != expected[p][r as usize * cpp + j] {
+                if shard_digest(shard)[..] != expected[p][r as usize * cpp + j] {
                     return Err(BundleError::Format(format!(
                         "repair of row {r} did not reproduce the signed shard hashes"
                     )));

@@ -22,7 +22,8 @@ pub const PAYLOAD_TRAILER_LEN: u64 = 24;
 
 pub const MANIFEST_FORMAT: &str = "athar-bundle";
 pub const INDEX_FORMAT: &str = "athar-bundle-index";
-pub const VERSION: u32 = 1;
+/// Version 2: shard digests are BLAKE3 (version 1, never released, used SHA-256).
+pub const VERSION: u32 = 2;
 
 /// A bundle packed by a source device from its files.
 pub const KIND_SOURCE: &str = "source";

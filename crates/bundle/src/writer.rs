@@ -13,13 +13,12 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 use athar_tlog::Signer;
 
 use crate::error::{io_at, BundleError, Result};
 use crate::format::{self, Manifest, PartEntry, B64, HEADER_LEN, TRAILER_LEN};
-use crate::layout::Layout;
+use crate::layout::{shard_digest, Layout};
 
 /// What the manifest says beyond the layout.
 pub struct ManifestInfo<'a> {
@@ -339,7 +338,7 @@ fn row_worker(
         coder.encode(&row)?;
         // Hashing is the row's main cost: spread it over the cores.
         digests.par_iter_mut().enumerate().for_each(|(col, d)| {
-            d.copy_from_slice(&Sha256::digest(coder.shard(&row, col as u32)));
+            *d = shard_digest(coder.shard(&row, col as u32));
         });
         for p in 0..layout.parts as usize {
             for j in 0..layout.cpp() {

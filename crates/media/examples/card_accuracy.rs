@@ -54,7 +54,16 @@ fn main() {
                     card_only_ok += good as usize;
                 }
                 if !good {
-                    println!("miss: {} -> {:?}", f[path], c.map(|c| c.lines));
+                    // What the reader makes of it without the cheap gate in front.
+                    let direct = athar_media::decode_reduced(&bytes, athar_media::card::MIN_WIDTH)
+                        .ok()
+                        .and_then(|d| athar_media::card::read_card(&d.image));
+                    println!(
+                        "miss: {} -> {:?} (reader alone: {:?})",
+                        f[path],
+                        c.map(|c| c.lines),
+                        direct.map(|c| c.lines)
+                    );
                 }
             }
             "blank" => {

@@ -378,8 +378,60 @@ fn candidates(g: &Gray) -> Vec<Pose> {
             half[y * hw + x] = (a * 0.25) as u8;
         }
     }
+    let mut out: Vec<Pose> = Vec::new();
+    card_shaped_regions(&half, hw, hh, 1.0, |pts, p| {
+        let full = Pose {
+            cx: p.cx * 2.0 + 1.0,
+            cy: p.cy * 2.0 + 1.0,
+            angle: p.angle,
+            dot: p.dot * 2.0,
+        };
+        // The writing gives a better pose than the outline, which
+        // may have merged with something bright next to the card.
+        let p = ink_pose(g, pts, full).unwrap_or(full);
+        let same = |q: &Pose| {
+            (q.cx - p.cx).abs() < p.dot
+                && (q.cy - p.cy).abs() < p.dot
+                && (q.angle - p.angle).abs() < 0.02
+                && (q.dot / p.dot - 1.0).abs() < 0.03
+        };
+        if !out.iter().any(same) {
+            out.push(p);
+        }
+        true
+    });
+    out
+}
+
+/// Whether `img` (about 400 px on its long side or more) may show a card: the cheap first
+/// step of [`candidates`] alone, with looser size limits. It decides whether a photo is
+/// worth decoding at [`MIN_WIDTH`] and reading, so it errs on the side of "yes".
+pub fn may_show_card(img: &RgbImage) -> bool {
+    let (w, h) = (img.width as usize, img.height as usize);
+    if w < 32 || h < 32 {
+        return false;
+    }
+    let luma = img.luma_u8();
+    let mut found = false;
+    card_shaped_regions(&luma, w, h, 1.5, |_, _| {
+        found = true;
+        false
+    });
+    found
+}
+
+/// Calls `each` with the pixels and fitted pose of every bright, card-shaped connected
+/// region of the grey image `half`, over a range of thresholds (lighting varies), until it
+/// returns false. `slack` widens the plausible size range (1.0 = as the reader needs).
+fn card_shaped_regions(
+    half: &[u8],
+    hw: usize,
+    hh: usize,
+    slack: f32,
+    mut each: impl FnMut(&[(u32, u32)], Pose) -> bool,
+) {
     let mut hist = [0usize; 256];
-    for &v in &half {
+    for &v in half {
         hist[v as usize] += 1;
     }
     // Robust maximum: the 99.8th percentile.
@@ -395,9 +447,8 @@ fn candidates(g: &Gray) -> Vec<Pose> {
     // Plausible card size (dots are 0.0034-0.0058 of the width).
     let long = hw.max(hh) as f32;
     let (dmin, dmax) = (0.0030 * long, 0.0062 * long);
-    let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55;
-    let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax;
-    let mut out: Vec<Pose> = Vec::new();
+    let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55 / slack;
+    let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax * slack;
     let mut label = vec![0u32; hw * hh];
     let mut stack = Vec::new();
     let mut pts: Vec<(u32, u32)> = Vec::new();
@@ -440,32 +491,14 @@ fn candidates(g: &Gray) -> Vec<Pose> {
             if n < area_min || n > area_max {
                 continue;
             }
-            let fitted = fit_card(&pts).map(|p| {
-                let full = Pose {
-                    cx: p.cx * 2.0 + 1.0,
-                    cy: p.cy * 2.0 + 1.0,
-                    angle: p.angle,
-                    dot: p.dot * 2.0,
-                };
-                // The writing gives a better pose than the outline, which
-                // may have merged with something bright next to the card.
-                ink_pose(g, &pts, full).unwrap_or(full)
-            });
-            if let Some(p) = fitted {
-                let same = |q: &Pose| {
-                    (q.cx - p.cx).abs() < p.dot
-                        && (q.cy - p.cy).abs() < p.dot
-                        && (q.angle - p.angle).abs() < 0.02
-                        && (q.dot / p.dot - 1.0).abs() < 0.03
-                };
-                if !out.iter().any(same) {
-                    out.push(p);
+            if let Some(p) = fit_card(&pts) {
+                if !each(&pts, p) {
+                    return;
                 }
             }
         }
         t -= top as f32 * 0.04;
     }
-    out
 }
 
 /// Pose from the writing on a card: the dark pixels enclosed by the bright

@@ -340,7 +340,8 @@ fn work_size(opts: &AnalyzeOptions) -> u32 {
         s = s.max(opts.thumbnail_max);
     }
     if opts.read_card {
-        s = s.max(card::MIN_WIDTH);
+        // Enough to see whether a card may be there (see `card::may_show_card`).
+        s = s.max(card::MIN_WIDTH / 2);
     }
     s
 }
@@ -363,8 +364,15 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
         a.pdq = pdq::pdq_from_luma(&luma, w, h);
         a.phash = Some(phash::phash_from_luma(&luma, w, h));
     }
-    if opts.read_card {
-        a.card = card::read_card(work);
+    if opts.read_card && card::may_show_card(work) {
+        // Most photos show no card: only those that may are decoded again, larger, to read it.
+        a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
+            card::read_card(work)
+        } else {
+            decode::decode_reduced(bytes, card::MIN_WIDTH)
+                .ok()
+                .and_then(|big| card::read_card(&big.image))
+        };
     }
     if opts.derivatives {
         let (d, errs) = derivatives(&dec, orientation, opts);
