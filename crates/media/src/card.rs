@@ -827,4 +827,31 @@ mod tests {
         grey.pixels.iter_mut().for_each(|p| *p = 100);
         assert!(read_card(&grey).is_none());
     }
+
+    #[test]
+    fn the_gate_passes_small_cards_and_stops_plain_scenes() {
+        // The gate sees the quarter-scale decode (half of the reader's input); cards at the
+        // smallest and largest plausible dot sizes must pass it.
+        for dot in [3.0, 4.6] {
+            let pose = Pose {
+                cx: 380.0,
+                cy: 300.0,
+                angle: 12f32.to_radians(),
+                dot,
+            };
+            let img = draw(["907", "227", "55/13"], 800, 600, pose);
+            assert!(may_show_card(&crate::ops::halve(&img)), "dot {dot}");
+        }
+        let mut grey = RgbImage::new(400, 300);
+        grey.pixels.iter_mut().for_each(|p| *p = 100);
+        assert!(!may_show_card(&grey));
+        // A bright patch of the wrong shape (a long strip) is not a card.
+        let mut strip = grey.clone();
+        for y in 140..150 {
+            for x in 20..380 {
+                strip.put(x, y, [250, 250, 250]);
+            }
+        }
+        assert!(!may_show_card(&strip));
+    }
 }
