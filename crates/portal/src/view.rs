@@ -82,15 +82,15 @@ pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         @if level >= 1 { h2 { (l.t("step-1-title")) } (facts(l, &c, obs.as_ref())) }
         @if level >= 2 {
             h2 { (l.t("step-2-title")) }
-            div.grid { @for n in 0..n_photos { img src=(img(n, "label")) alt=(l.t("step-2-alt")) loading="lazy"; } }
+            div.grid { @for n in 0..n_photos { img src=(img(n, "label")) alt=(l.t("step-2-alt")); } }
         }
         @if level >= 3 {
             h2 { (l.t("step-3-title")) }
-            div.grid { @for n in 0..n_photos { img src=(img(n, "blur")) alt=(l.t("step-3-alt")) loading="lazy"; } }
+            div.grid { @for n in 0..n_photos { img src=(img(n, "blur")) alt=(l.t("step-3-alt")); } }
         }
         @if level >= 4 {
             h2 { (l.t("step-4-title")) }
-            div.grid { @for n in 0..n_photos { img src=(img(n, "full")) alt=(l.t("step-4-alt")) loading="lazy"; } }
+            div.grid { @for n in 0..n_photos { img src=(img(n, "full")) alt=(l.t("step-4-alt")); } }
         }
         @if level < STEPS {
             form #step method="post" action={ "/cases/" (c.id) "/step" } {
