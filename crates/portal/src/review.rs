@@ -87,7 +87,7 @@ pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     let sex = obs.sex.map(Sex::as_str).unwrap_or("");
     let num = |v: Option<u32>| v.map(|a| a.to_string()).unwrap_or_default();
     let body = html! {
-        h1 { (l.t("case")) " " (short(&c.id)) }
+        h1 { (l.t("case")) " " bdi { (short(&c.id)) } }
         @if let Some(n) = req.query("notice") { p.ok role="status" { (l.t(match n { "merged" => "notice-merged", "split" => "notice-split", _ => "notice-saved" })) } }
         (facts(l, &c, Some(&obs)))
         p { a href={ "/cases/" (c.id) } { (l.t("review-graded-view")) } }

@@ -76,7 +76,7 @@ pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     let next = level + 1;
     let img = |n: usize, kind: &str| format!("/cases/{}/photos/{}/{}", c.id, n, kind);
     let body = html! {
-        h1 { (l.t("case")) " " (short(&c.id)) }
+        h1 { (l.t("case")) " " bdi { (short(&c.id)) } }
         @if me.role == Role::Investigator { p { a href={ "/review/cases/" (c.id) } { (l.t("review-open-case")) } } }
         @if level == 0 { p { (l.t("view-nothing-yet")) } }
         @if level >= 1 { h2 { (l.t("step-1-title")) } (facts(l, &c, obs.as_ref())) }
