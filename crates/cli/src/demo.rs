@@ -57,7 +57,12 @@ fn generate(
     Ok(summary)
 }
 
-pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64, serve: Option<String>) -> Result<ExitCode> {
+pub fn run(
+    dir: Option<PathBuf>,
+    bodies: usize,
+    seed: u64,
+    serve: Option<String>,
+) -> Result<ExitCode> {
     let dir = match dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("athar-demo-{}", std::process::id())),
@@ -188,13 +193,20 @@ fn portal(vault: &Path, passphrase: &SecretString, listen: Option<String>) -> Re
     let Some(listen) = listen else {
         println!(
             "   start it with: ATHAR_PASSPHRASE_FILE={} athar serve {}",
-            vault.parent().unwrap_or(vault).join("passphrase.txt").display(),
+            vault
+                .parent()
+                .unwrap_or(vault)
+                .join("passphrase.txt")
+                .display(),
             vault.display()
         );
         return Ok(());
     };
     crate::serve::serve(app, &listen, |addr| {
-        println!("   open http://localhost:{}/ and sign in with an account above (Ctrl-C to stop)", addr.port());
+        println!(
+            "   open http://localhost:{}/ and sign in with an account above (Ctrl-C to stop)",
+            addr.port()
+        );
     })?;
     Ok(())
 }

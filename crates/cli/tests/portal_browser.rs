@@ -36,7 +36,11 @@ fn need(tool: &str) -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Browser {
@@ -48,8 +52,17 @@ struct Browser {
 
 impl Browser {
     fn start(driver: &str, js: bool, lang: &str) -> Browser {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let mut args = vec!["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=412,915"];
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=412,915",
+        ];
         let lang_arg = format!("--lang={lang}");
         args.push(&lang_arg);
         let mut prefs = json!({ "intl.accept_languages": lang });
@@ -60,9 +73,23 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": need("chromium").to_string_lossy(), "args": args, "prefs": prefs }
         }}});
-        let v: Value = agent.post(format!("{driver}/session")).send_json(&caps).unwrap().into_body().read_json().unwrap();
-        let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_string();
-        Browser { agent, base: format!("{driver}/session/{session}"), session, js }
+        let v: Value = agent
+            .post(format!("{driver}/session"))
+            .send_json(&caps)
+            .unwrap()
+            .into_body()
+            .read_json()
+            .unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        Browser {
+            agent,
+            base: format!("{driver}/session/{session}"),
+            session,
+            js,
+        }
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
@@ -85,20 +112,37 @@ impl Browser {
     }
 
     fn url(&self) -> String {
-        self.call("GET", "/url", Value::Null).as_str().unwrap().to_string()
+        self.call("GET", "/url", Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn source(&self) -> String {
-        self.call("GET", "/source", Value::Null).as_str().unwrap().to_string()
+        self.call("GET", "/source", Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn find(&self, css: &str) -> String {
-        let v = self.call("POST", "/element", json!({ "using": "css selector", "value": css }));
+        let v = self.call(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
         v[ELEMENT].as_str().unwrap().to_string()
     }
 
     fn count(&self, css: &str) -> usize {
-        self.call("POST", "/elements", json!({ "using": "css selector", "value": css })).as_array().unwrap().len()
+        self.call(
+            "POST",
+            "/elements",
+            json!({ "using": "css selector", "value": css }),
+        )
+        .as_array()
+        .unwrap()
+        .len()
     }
 
     fn click(&self, css: &str) {
@@ -112,30 +156,47 @@ impl Browser {
         self.click(css);
         let started = Instant::now();
         loop {
-            let r = self.agent.get(format!("{}/element/{html}/name", self.base)).call().unwrap();
+            let r = self
+                .agent
+                .get(format!("{}/element/{html}/name", self.base))
+                .call()
+                .unwrap();
             let v: Value = r.into_body().read_json().unwrap();
             if v["value"].get("error").is_some() {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(15), "{css} did not load a new page");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{css} did not load a new page"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn type_in(&self, css: &str, text: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/value"), json!({ "text": text }));
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        );
     }
 
     fn screenshot(&self, dir: &Path, name: &str) {
         use base64::Engine;
         let b64 = self.call("GET", "/screenshot", Value::Null);
-        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
     fn script(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", json!({ "script": script, "args": [] }))
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
     }
 
     /// Bytes of the page and everything it loaded except images (JS runs only).
@@ -174,13 +235,21 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.agent.delete(format!("{}", self.base)).call();
+        let _ = self.agent.delete(self.base.to_string()).call();
         let _ = &self.session;
     }
 }
 
 fn arabic_digits(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_digit() { char::from_u32(0x0660 + (c as u32 - '0' as u32)).unwrap() } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(0x0660 + (c as u32 - '0' as u32)).unwrap()
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// A small life photo (plain colours: synthetic, like everything in the tests).
@@ -206,7 +275,8 @@ struct Journey<'a> {
 
 impl Journey<'_> {
     fn shot(&self, name: &str) {
-        self.b.screenshot(&self.shots, &format!("{}-{name}", self.tag));
+        self.b
+            .screenshot(&self.shots, &format!("{}-{name}", self.tag));
     }
 
     fn family(&mut self, email: &str, case: &Value, photo: &Path) -> (String, String) {
@@ -219,7 +289,11 @@ impl Journey<'_> {
         b.type_in("#password", "a long family password");
         b.type_in("#password2", "a long family password");
         b.submit("main form button[type=submit]");
-        assert!(b.url().ends_with("/records"), "after registering: {}", b.url());
+        assert!(
+            b.url().ends_with("/records"),
+            "after registering: {}",
+            b.url()
+        );
         self.b.family_page("records", &mut self.weights);
 
         b.go(&format!("{}/records/new", self.site));
@@ -232,10 +306,17 @@ impl Journey<'_> {
         b.click("#sex option[value=male]");
         let documented = case["first_taken"].as_str().unwrap();
         let arrest = format!("{}-01", &documented[..7]);
-        let arrest = if arrest.as_str() < &documented[..10] { arrest } else { format!("{}-01-01", &documented[..4]) };
+        let arrest = if arrest.as_str() < &documented[..10] {
+            arrest
+        } else {
+            format!("{}-01-01", &documented[..4])
+        };
         b.type_in("#arrest_date", &arrest);
         b.type_in("#branch", &arabic_digits(case["branch"].as_str().unwrap()));
-        b.type_in("#known_numbers", &arabic_digits(case["detainee"].as_str().unwrap()));
+        b.type_in(
+            "#known_numbers",
+            &arabic_digits(case["detainee"].as_str().unwrap()),
+        );
         b.type_in("#marks", "scar on the left hand");
         b.type_in("#contact", "phone +963 11 555 0142");
         b.type_in("#photos", photo.to_str().unwrap());
@@ -244,7 +325,13 @@ impl Journey<'_> {
         let record_url = b.url();
         if !record_url.contains("/records/") || record_url.ends_with("/new") {
             let src = b.source();
-            let err = src.split("class=\"err\"").nth(1).unwrap_or("").chars().take(300).collect::<String>();
+            let err = src
+                .split("class=\"err\"")
+                .nth(1)
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect::<String>();
             panic!("after submitting: {record_url}: {err}");
         }
         let record_id = record_url.rsplit('/').next().unwrap().to_string();
@@ -252,18 +339,31 @@ impl Journey<'_> {
         // Candidates: the true case is listed, with reasons, and no photo of a body.
         let case_id = case["id"].as_str().unwrap();
         let src = b.source();
-        assert!(src.contains(&format!("/cases/{case_id}?record={record_id}")), "the true case is not among the candidates");
-        assert!(b.count("ol.candidates li ul li") >= 2, "candidates without reasons");
+        assert!(
+            src.contains(&format!("/cases/{case_id}?record={record_id}")),
+            "the true case is not among the candidates"
+        );
+        assert!(
+            b.count("ol.candidates li ul li") >= 2,
+            "candidates without reasons"
+        );
         assert_eq!(b.count("ol.candidates img"), 0);
-        self.b.family_page("record and candidates", &mut self.weights);
+        self.b
+            .family_page("record and candidates", &mut self.weights);
         self.shot("candidates");
 
         // Graded viewing, one explicit choice at a time.
         b.submit(&format!("a[href='/cases/{case_id}?record={record_id}']"));
         assert_eq!(b.count("img"), 0, "a photo on first display");
-        self.b.family_page("case, before any step", &mut self.weights);
+        self.b
+            .family_page("case, before any step", &mut self.weights);
         self.shot("case-warning");
-        for (step, css) in [(1, "table.facts"), (2, "img[src$='/label']"), (3, "img[src$='/blur']"), (4, "img[src$='/full']")] {
+        for (step, css) in [
+            (1, "table.facts"),
+            (2, "img[src$='/label']"),
+            (3, "img[src$='/blur']"),
+            (4, "img[src$='/full']"),
+        ] {
             b.click("#step input[name=confirm]");
             b.submit("#step button[type=submit]");
             if b.count(css) == 0 {
@@ -273,7 +373,8 @@ impl Journey<'_> {
             if self.b.js && step >= 2 {
                 assert!(b.image_loaded(css), "step {step}: no image loaded");
             }
-            self.b.family_page(&format!("case, step {step}"), &mut self.weights);
+            self.b
+                .family_page(&format!("case, step {step}"), &mut self.weights);
             self.shot(&format!("case-step-{step}"));
         }
         assert_eq!(b.count("#step"), 0, "a step past the last");
@@ -281,7 +382,11 @@ impl Journey<'_> {
         b.click("#claim input[value=recognise]");
         b.type_in("#note", "his scar");
         b.submit("#claim button[type=submit]");
-        assert!(b.url().contains(&format!("/records/{record_id}")), "after claiming: {}", b.url());
+        assert!(
+            b.url().contains(&format!("/records/{record_id}")),
+            "after claiming: {}",
+            b.url()
+        );
         assert!(b.count("p.ok") == 1, "no confirmation of the claim");
         self.shot("claimed");
         b.submit("header form button");
@@ -294,11 +399,18 @@ impl Journey<'_> {
         b.type_in("#email", "investigator@demo.athar");
         b.type_in("#password", "demo investigator passphrase");
         b.submit("main form button[type=submit]");
-        assert!(b.url().ends_with("/review"), "investigator landed on {}", b.url());
+        assert!(
+            b.url().ends_with("/review"),
+            "investigator landed on {}",
+            b.url()
+        );
         b.go(&format!("{}/review/claims", self.site));
         self.shot("claims");
         b.submit("table a[href^='/review/claims/']");
-        assert!(b.source().contains("555 0142"), "the sealed contact is readable by the investigator");
+        assert!(
+            b.source().contains("555 0142"),
+            "the sealed contact is readable by the investigator"
+        );
         self.shot("claim");
         b.click("input[name=confirm]");
         b.submit("form[action$='/confirm'] button");
@@ -325,18 +437,34 @@ fn family_and_investigator_in_chromium() {
     let vault = demo.join("vault");
     let pass = demo.join("passphrase.txt");
     let cases: Vec<Value> = {
-        let out = common::athar_cmd().env("ATHAR_PASSPHRASE_FILE", &pass).args(["cases", "--json"]).arg(&vault).output().unwrap();
+        let out = common::athar_cmd()
+            .env("ATHAR_PASSPHRASE_FILE", &pass)
+            .args(["cases", "--json"])
+            .arg(&vault)
+            .output()
+            .unwrap();
         common::assert_ok(&out);
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    let numbered: Vec<&Value> = cases.iter().filter(|c| c["detainee"].is_string() && c["branch"].is_string() && c["first_taken"].is_string()).collect();
+    let numbered: Vec<&Value> = cases
+        .iter()
+        .filter(|c| {
+            c["detainee"].is_string() && c["branch"].is_string() && c["first_taken"].is_string()
+        })
+        .collect();
     assert!(numbered.len() >= 2, "the demo made too few numbered cases");
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_athar"));
-    server.env("ATHAR_PASSPHRASE_FILE", &pass).args(["serve", "--listen", "127.0.0.1:0"]).arg(&vault).stdout(Stdio::piped());
+    server
+        .env("ATHAR_PASSPHRASE_FILE", &pass)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg(&vault)
+        .stdout(Stdio::piped());
     let mut server = Killed(server.spawn().unwrap());
     let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     // "athar portal on http://127.0.0.1:PORT/ (Ctrl-C to stop)"
     let port: u16 = line
         .split("http://127.0.0.1:")
@@ -347,11 +475,21 @@ fn family_and_investigator_in_chromium() {
     let site = format!("http://localhost:{port}");
 
     let driver_port = free_port();
-    let _driver = Killed(Command::new(chromedriver).arg(format!("--port={driver_port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let _driver = Killed(
+        Command::new(chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let driver = format!("http://127.0.0.1:{driver_port}");
     let started = Instant::now();
     while ureq::get(format!("{driver}/status")).call().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -362,15 +500,28 @@ fn family_and_investigator_in_chromium() {
     // 1. Arabic (the browser asks for it), scripts on: weights measured.
     {
         let b = Browser::start(&driver, true, "ar");
-        let mut j = Journey { b: &b, site: site.clone(), shots: shots.clone(), tag: "ar".into(), weights: Vec::new() };
+        let mut j = Journey {
+            b: &b,
+            site: site.clone(),
+            shots: shots.clone(),
+            tag: "ar".into(),
+            weights: Vec::new(),
+        };
         b.go(&format!("{site}/"));
-        assert!(b.source().contains("dir=\"rtl\""), "Arabic is not right to left");
+        assert!(
+            b.source().contains("dir=\"rtl\""),
+            "Arabic is not right to left"
+        );
         j.family("salim.family@test", numbered[0], &photo);
         j.investigator();
         for (page, w) in &j.weights {
             println!("page weight {:>7.0} bytes  {page}", w);
         }
-        assert!(j.weights.len() >= 9, "only {} family pages measured", j.weights.len());
+        assert!(
+            j.weights.len() >= 9,
+            "only {} family pages measured",
+            j.weights.len()
+        );
     }
     // 2. English through the language link, scripts off: the same journey works.
     {
@@ -378,16 +529,34 @@ fn family_and_investigator_in_chromium() {
         b.go(&format!("{site}/"));
         b.submit("a[hreflang=en]");
         assert!(b.source().contains("lang=\"en\"") && b.source().contains("dir=\"ltr\""));
-        let mut j = Journey { b: &b, site: site.clone(), shots: shots.clone(), tag: "en-nojs".into(), weights: Vec::new() };
+        let mut j = Journey {
+            b: &b,
+            site: site.clone(),
+            shots: shots.clone(),
+            tag: "en-nojs".into(),
+            weights: Vec::new(),
+        };
         j.family("second.family@test", numbered[1], &photo);
         j.investigator();
     }
     // The confirmations are signed events in the custody log.
-    let out = common::athar_cmd().env("ATHAR_PASSPHRASE_FILE", &pass).args(["log", "--json"]).arg(&vault).output().unwrap();
+    let out = common::athar_cmd()
+        .env("ATHAR_PASSPHRASE_FILE", &pass)
+        .args(["log", "--json"])
+        .arg(&vault)
+        .output()
+        .unwrap();
     common::assert_ok(&out);
     let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "identification").count(), 2, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "ante-mortem record").count(), 2);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "identification").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "ante-mortem record").count(),
+        2
+    );
     println!("screenshots: {}", shots.canonicalize().unwrap().display());
 }

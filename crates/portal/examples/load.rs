@@ -9,6 +9,7 @@
 //! 2. a fixed rate of 200 requests/s (open loop, half search, half candidates) from our own
 //!    client, latency measured from each request's scheduled time so that a stall is not
 //!    hidden by waiting for it (no coordinated omission): p50, p99, max.
+//!
 //! Everything runs on this machine, against loopback only, for a bounded time.
 
 use std::io::Write;
@@ -32,19 +33,43 @@ fn main() {
 
     let t = Instant::now();
     let synthetic = eval::synthetic(cases, 11);
-    let mut vault = Vault::init(&root, &pass, &InitOptions { scrypt_log_n: 10, ..Default::default() }).unwrap();
+    let mut vault = Vault::init(
+        &root,
+        &pass,
+        &InitOptions {
+            scrypt_log_n: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     for chunk in synthetic.drafts.chunks(20_000) {
         vault.append(chunk.to_vec()).unwrap();
     }
     drop(vault);
-    println!("vault: {} events for {} cases in {:.1} s", synthetic.drafts.len(), cases, t.elapsed().as_secs_f64());
+    println!(
+        "vault: {} events for {} cases in {:.1} s",
+        synthetic.drafts.len(),
+        cases,
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let app = Arc::new(App::open(&root, &pass, Options::default()).unwrap());
     let n_cases = app.catalogs.get().stats().unwrap();
-    println!("catalogue: {} numbered cases, projected in {:.1} s", n_cases.cases, t.elapsed().as_secs_f64());
+    println!(
+        "catalogue: {} numbered cases, projected in {:.1} s",
+        n_cases.cases,
+        t.elapsed().as_secs_f64()
+    );
 
     // A family with 20 records (facts as families give them, some wrong or missing).
-    let family = store::add_user(&app.db.get(), "family@load", "family", Role::Family, &auth::hash_password("load test password")).unwrap();
+    let family = store::add_user(
+        &app.db.get(),
+        "family@load",
+        "family",
+        Role::Family,
+        &auth::hash_password("load test password"),
+    )
+    .unwrap();
     let mut record_ids = Vec::new();
     for (r, _) in synthetic.records.iter().take(20) {
         let mut r = r.clone();
@@ -53,7 +78,13 @@ fn main() {
         record_ids.push(r.id.clone());
     }
     let cookie_id = auth::random_hex(32);
-    store::create_session(&app.db.get(), &auth::sha256_hex(&cookie_id), Some(&family.id), 3600).unwrap();
+    store::create_session(
+        &app.db.get(),
+        &auth::sha256_hex(&cookie_id),
+        Some(&family.id),
+        3600,
+    )
+    .unwrap();
     let cookie = format!("{}={cookie_id}", auth::SESSION_COOKIE);
 
     // Ranking cost without the page cache: each record once.
@@ -66,25 +97,46 @@ fn main() {
         assert!(c.len() <= 10);
     }
     rank_ms.sort_by(f64::total_cmp);
-    println!("ranking one record against {cases} cases (uncached): median {:.1} ms, max {:.1} ms", rank_ms[rank_ms.len() / 2], rank_ms[rank_ms.len() - 1]);
+    println!(
+        "ranking one record against {cases} cases (uncached): median {:.1} ms, max {:.1} ms",
+        rank_ms[rank_ms.len() / 2],
+        rank_ms[rank_ms.len() - 1]
+    );
 
     // Search paths: by number (ASCII and Arabic-Indic), by branch and dates, by hospital.
-    let rows = app.catalogs.get().cases(&athar_catalog::CaseFilter { limit: Some(400), ..Default::default() }).unwrap();
+    let rows = app
+        .catalogs
+        .get()
+        .cases(&athar_catalog::CaseFilter {
+            limit: Some(400),
+            ..Default::default()
+        })
+        .unwrap();
     let mut search: Vec<String> = Vec::new();
     for (i, c) in rows.iter().enumerate().step_by(7).take(40) {
         let d = c.detainee.clone().unwrap_or_default();
         search.push(match i % 3 {
             0 => format!("/search?number={d}"),
             1 => format!("/search?number={}", to_arabic_digits(&d)),
-            _ => format!("/search?branch={}&from=2012-01-01&to=2012-01-31", c.branch.clone().unwrap_or_default()),
+            _ => format!(
+                "/search?branch={}&from=2012-01-01&to=2012-01-31",
+                c.branch.clone().unwrap_or_default()
+            ),
         });
     }
-    let candidates: Vec<String> = record_ids.iter().map(|id| format!("/records/{id}")).collect();
+    let candidates: Vec<String> = record_ids
+        .iter()
+        .map(|id| format!("/records/{id}"))
+        .collect();
 
     let (tx, rx) = std::sync::mpsc::channel();
     let served = app.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap()).unwrap();
@@ -94,9 +146,17 @@ fn main() {
     let addr = rx.recv().unwrap();
     let base = format!("http://{addr}");
     // Check the pages answer, and warm the candidate cache as a family's first visit would.
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
     for p in search.iter().chain(candidates.iter()) {
-        let r = agent.get(format!("{base}{p}")).header("Cookie", &cookie).call().unwrap();
+        let r = agent
+            .get(format!("{base}{p}"))
+            .header("Cookie", &cookie)
+            .call()
+            .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{p}");
     }
 
@@ -113,7 +173,13 @@ fn main() {
             .expect("wrk is not installed: apt-get install wrk (scripts/test installs it)");
         let text = String::from_utf8_lossy(&out.stdout);
         println!("--- {name} ---");
-        for line in text.lines().filter(|l| l.contains("Latency") || l.contains('%') || l.contains("Requests/sec") || l.contains("requests in") || l.contains("Non-2xx")) {
+        for line in text.lines().filter(|l| {
+            l.contains("Latency")
+                || l.contains('%')
+                || l.contains("Requests/sec")
+                || l.contains("requests in")
+                || l.contains("Non-2xx")
+        }) {
             println!("{line}");
         }
     }
@@ -121,12 +187,27 @@ fn main() {
     println!();
     let rate = 200.0;
     println!("fixed rate {rate} req/s for {seconds} s, half search, half candidates (latency from the scheduled send time):");
-    let (p50, p99, max, n, errors) = fixed_rate(&base, &cookie, &search, &candidates, rate, Duration::from_secs(seconds));
+    let (p50, p99, max, n, errors) = fixed_rate(
+        &base,
+        &cookie,
+        &search,
+        &candidates,
+        rate,
+        Duration::from_secs(seconds),
+    );
     println!("  {n} requests, {errors} errors: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
 }
 
 fn to_arabic_digits(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_digit() { char::from_u32(0x0660 + (c as u32 - '0' as u32)).unwrap() } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(0x0660 + (c as u32 - '0' as u32)).unwrap()
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn write_script(path: &std::path::Path, paths: &[String], cookie: &str) {
@@ -141,7 +222,14 @@ fn write_script(path: &std::path::Path, paths: &[String], cookie: &str) {
 
 /// Send at `rate` per second on a schedule from a pool of threads; each latency counts from
 /// when the request was due, not when a free thread got to it.
-fn fixed_rate(base: &str, cookie: &str, a: &[String], b: &[String], rate: f64, length: Duration) -> (f64, f64, f64, usize, usize) {
+fn fixed_rate(
+    base: &str,
+    cookie: &str,
+    a: &[String],
+    b: &[String],
+    rate: f64,
+    length: Duration,
+) -> (f64, f64, f64, usize, usize) {
     let total = (rate * length.as_secs_f64()) as usize;
     let next = Arc::new(AtomicUsize::new(0));
     let lat = Arc::new(Mutex::new(Vec::with_capacity(total)));
@@ -153,7 +241,11 @@ fn fixed_rate(base: &str, cookie: &str, a: &[String], b: &[String], rate: f64, l
             let (base, cookie) = (base.to_string(), cookie.to_string());
             let (a, b) = (a.to_vec(), b.to_vec());
             std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .build()
+                    .into();
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if i >= total {
@@ -163,7 +255,11 @@ fn fixed_rate(base: &str, cookie: &str, a: &[String], b: &[String], rate: f64, l
                     if let Some(wait) = due.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    let path = if i % 2 == 0 { &a[i / 2 % a.len()] } else { &b[i / 2 % b.len()] };
+                    let path = if i % 2 == 0 {
+                        &a[i / 2 % a.len()]
+                    } else {
+                        &b[i / 2 % b.len()]
+                    };
                     let ok = agent
                         .get(format!("{base}{path}"))
                         .header("Cookie", &cookie)
@@ -189,5 +285,11 @@ fn fixed_rate(base: &str, cookie: &str, a: &[String], b: &[String], rate: f64, l
     let mut l = lat.lock().unwrap().clone();
     l.sort_by(f64::total_cmp);
     let q = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
-    (q(0.5), q(0.99), l[l.len() - 1], l.len(), errors.load(Ordering::SeqCst))
+    (
+        q(0.5),
+        q(0.99),
+        l[l.len() - 1],
+        l.len(),
+        errors.load(Ordering::SeqCst),
+    )
 }

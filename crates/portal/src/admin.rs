@@ -122,7 +122,16 @@ pub fn disable(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     if !store::set_disabled(&app.db.get(), &id, disabled)? {
         return Err(PortalError::NotFound);
     }
-    note(app, req, if disabled { "admin-disable" } else { "admin-enable" }, id)?;
+    note(
+        app,
+        req,
+        if disabled {
+            "admin-disable"
+        } else {
+            "admin-enable"
+        },
+        id,
+    )?;
     Ok(Resp::redirect("/admin?notice=saved"))
 }
 
@@ -139,16 +148,31 @@ pub fn invite(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn settings(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let cap = crate::i18n::ascii_digits(req.field("cap")).trim().to_string();
+    let cap = crate::i18n::ascii_digits(req.field("cap"))
+        .trim()
+        .to_string();
     if !cap.is_empty() && cap.parse::<u64>().is_err() {
         return Err(PortalError::BadRequest("admin-bad-cap"));
     }
     let stats = req.field("public_stats") == "on";
     let db = app.db.get();
-    store::set_setting(&db, store::PUBLIC_STATS, Some(if stats { "on" } else { "off" }))?;
-    store::set_setting(&db, store::UNBLURRED_CAP, (!cap.is_empty()).then_some(cap.as_str()))?;
+    store::set_setting(
+        &db,
+        store::PUBLIC_STATS,
+        Some(if stats { "on" } else { "off" }),
+    )?;
+    store::set_setting(
+        &db,
+        store::UNBLURRED_CAP,
+        (!cap.is_empty()).then_some(cap.as_str()),
+    )?;
     drop(db);
-    note(app, req, "admin-settings", format!("public_stats={stats} cap={cap}"))?;
+    note(
+        app,
+        req,
+        "admin-settings",
+        format!("public_stats={stats} cap={cap}"),
+    )?;
     Ok(Resp::redirect("/admin?notice=settings"))
 }
 
@@ -165,9 +189,24 @@ pub fn first_admin_invitation(app: &App) -> Result<Option<String>> {
 
 /// The demo's accounts: (role, e-mail, password). Not for real evidence.
 pub const DEMO_ACCOUNTS: [(Role, &str, &str, &str); 3] = [
-    (Role::Admin, "admin@demo.athar", "Demo admin", "demo admin passphrase"),
-    (Role::Investigator, "investigator@demo.athar", "Demo investigator", "demo investigator passphrase"),
-    (Role::Family, "family@demo.athar", "Demo family", "demo family passphrase"),
+    (
+        Role::Admin,
+        "admin@demo.athar",
+        "Demo admin",
+        "demo admin passphrase",
+    ),
+    (
+        Role::Investigator,
+        "investigator@demo.athar",
+        "Demo investigator",
+        "demo investigator passphrase",
+    ),
+    (
+        Role::Family,
+        "family@demo.athar",
+        "Demo family",
+        "demo family passphrase",
+    ),
 ];
 
 /// Create the demo accounts that do not exist yet.

@@ -94,6 +94,8 @@ impl<T> Drop for Pooled<'_, T> {
 }
 
 type CandidateKey = (String, u64);
+/// Per record id: the key it was ranked under, and its candidates.
+type CandidateCache = HashMap<String, (CandidateKey, Arc<Vec<Candidate>>)>;
 
 pub struct App {
     pub root: PathBuf,
@@ -106,7 +108,7 @@ pub struct App {
     pub record_key: Zeroizing<[u8; 32]>,
     pub recipient: age::x25519::Recipient,
     identity: age::x25519::Identity,
-    candidates: Mutex<HashMap<String, (CandidateKey, Arc<Vec<Candidate>>)>>,
+    candidates: Mutex<CandidateCache>,
     pub(crate) label_crops: Mutex<HashMap<String, Arc<Vec<u8>>>>,
 }
 
@@ -188,12 +190,7 @@ impl App {
         let cat = self.catalogs.get();
         let seq = athar_catalog::Catalog::last_seq(&*cat)?;
         let key = (record.updated.clone(), seq);
-        if let Some((k, c)) = self
-            .candidates
-            .lock()
-            .expect("cache lock")
-            .get(&record.id)
-        {
+        if let Some((k, c)) = self.candidates.lock().expect("cache lock").get(&record.id) {
             if *k == key {
                 return Ok(c.clone());
             }

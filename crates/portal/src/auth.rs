@@ -59,7 +59,9 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 /// `Set-Cookie` for the session: Secure, HttpOnly, SameSite=Strict (browsers treat
 /// http://localhost as secure, so this works on a workstation too).
 pub fn session_cookie(id: &str) -> String {
-    format!("{SESSION_COOKIE}={id}; Path=/; Max-Age={SESSION_TTL}; Secure; HttpOnly; SameSite=Strict")
+    format!(
+        "{SESSION_COOKIE}={id}; Path=/; Max-Age={SESSION_TTL}; Secure; HttpOnly; SameSite=Strict"
+    )
 }
 
 pub fn clear_session_cookie() -> String {
@@ -145,7 +147,10 @@ mod tests {
 
     #[test]
     fn cookies_are_read_by_name() {
-        assert_eq!(cookie("a=1; athar_session=xyz; b=2", SESSION_COOKIE), Some("xyz"));
+        assert_eq!(
+            cookie("a=1; athar_session=xyz; b=2", SESSION_COOKIE),
+            Some("xyz")
+        );
         assert_eq!(cookie("a=1", SESSION_COOKIE), None);
     }
 }

@@ -58,8 +58,24 @@ fn notice_id(n: &str) -> &'static str {
 }
 
 pub fn display_name(r: &MissingPerson) -> String {
-    let ar = r.names_ar.parts().iter().filter(|p| !p.is_empty()).take(3).cloned().collect::<Vec<_>>().join(" ");
-    let la = r.names_latin.parts().iter().filter(|p| !p.is_empty()).take(3).cloned().collect::<Vec<_>>().join(" ");
+    let ar = r
+        .names_ar
+        .parts()
+        .iter()
+        .filter(|p| !p.is_empty())
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let la = r
+        .names_latin
+        .parts()
+        .iter()
+        .filter(|p| !p.is_empty())
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     match (ar.is_empty(), la.is_empty()) {
         (false, false) => format!("{ar} / {la}"),
         (false, true) => ar,
@@ -202,7 +218,14 @@ fn read_form(req: &Req<'_>, r: &mut MissingPerson) -> std::result::Result<(), &'
     Ok(())
 }
 
-fn form_error(req: &mut Req<'_>, app: &App, action: &str, r: &MissingPerson, id: &str, editing: bool) -> Result<Resp> {
+fn form_error(
+    req: &mut Req<'_>,
+    app: &App,
+    action: &str,
+    r: &MissingPerson,
+    id: &str,
+    editing: bool,
+) -> Result<Resp> {
     let csrf = req.csrf(app)?;
     let l = req.lang;
     let body = html! {
@@ -210,7 +233,10 @@ fn form_error(req: &mut Req<'_>, app: &App, action: &str, r: &MissingPerson, id:
         p.err role="alert" { (l.t(id)) }
         (record_form(l, &csrf, action, r, editing))
     };
-    Ok(Resp::html(400, page::layout(req, &l.t("record-new-title"), body)))
+    Ok(Resp::html(
+        400,
+        page::layout(req, &l.t("record-new-title"), body),
+    ))
 }
 
 /// Attach the uploaded photos and the sealed contact (when one was typed).
@@ -230,7 +256,13 @@ fn save_extras(app: &App, req: &Req<'_>, id: &str) -> Result<()> {
     Ok(())
 }
 
-fn log_change(app: &App, req: &Req<'_>, r: &MissingPerson, change: RecordChange, action: &str) -> Result<()> {
+fn log_change(
+    app: &App,
+    req: &Req<'_>,
+    r: &MissingPerson,
+    change: RecordChange,
+    action: &str,
+) -> Result<()> {
     let digest = record_digest(&app.record_key, r);
     app.append(vec![record_event(change, &digest)])?;
     store::audit(
@@ -260,7 +292,7 @@ pub fn create(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn edit_form(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let r = own_record(app, req, &req.param(0).to_string())?;
+    let r = own_record(app, req, req.param(0))?;
     let csrf = req.csrf(app)?;
     let l = req.lang;
     let action = format!("/records/{}/edit", r.id);
@@ -279,7 +311,7 @@ pub fn edit_form(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn edit(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let mut r = own_record(app, req, &req.param(0).to_string())?;
+    let mut r = own_record(app, req, req.param(0))?;
     let action = format!("/records/{}/edit", r.id);
     if let Err(id) = read_form(req, &mut r) {
         return form_error(req, app, &action, &r, id, true);
@@ -295,7 +327,7 @@ pub fn edit(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 /// Erase the record, its photos, contact and claims; the log and the audit trail keep only
 /// the keyed digest.
 pub fn withdraw(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let r = own_record(app, req, &req.param(0).to_string())?;
+    let r = own_record(app, req, req.param(0))?;
     if req.field("confirm") != "yes" {
         return Err(PortalError::BadRequest("record-withdraw-unconfirmed"));
     }
@@ -320,7 +352,7 @@ pub fn withdraw(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn photo(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let r = own_record(app, req, &req.param(0).to_string())?;
+    let r = own_record(app, req, req.param(0))?;
     let want: i64 = req.param(1).parse().map_err(|_| PortalError::NotFound)?;
     let p = app
         .catalogs
@@ -329,7 +361,11 @@ pub fn photo(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         .into_iter()
         .find(|p| p.id == want)
         .ok_or(PortalError::NotFound)?;
-    let ct = if p.media_type == "image/png" { "image/png" } else { "image/jpeg" };
+    let ct = if p.media_type == "image/png" {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
     Ok(Resp::bytes(ct, p.bytes))
 }
 
@@ -337,15 +373,19 @@ pub fn reason_text(l: L<'_>, c: &Candidate) -> Vec<String> {
     c.reasons
         .iter()
         .map(|r| {
-            let args: Vec<(String, String)> =
-                r.detail.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let args: Vec<(String, String)> = r
+                .detail
+                .args
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             l.dynamic(&format!("reason-{}", r.detail.code), &args)
         })
         .collect()
 }
 
 pub fn show(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let r = own_record(app, req, &req.param(0).to_string())?;
+    let r = own_record(app, req, req.param(0))?;
     let photos = app.catalogs.get().record_photos(&r.id)?;
     let has_contact = app.catalogs.get().contact(&r.id)?.is_some();
     let claims = store::claims(&app.db.get(), Some(&r.id))?;
@@ -409,7 +449,11 @@ pub fn search(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         || filter.hospital.is_some()
         || filter.from.is_some()
         || filter.to.is_some();
-    let cases = if asked { app.catalogs.get().cases(&filter)? } else { Vec::new() };
+    let cases = if asked {
+        app.catalogs.get().cases(&filter)?
+    } else {
+        Vec::new()
+    };
     let v = |k: &str| req.query(k).unwrap_or("").to_string();
     let body = html! {
         h1 { (l.t("search-title")) }

@@ -159,7 +159,10 @@ mod tests {
     #[test]
     fn accept_language_picks_the_best_supported_language() {
         let i = I18n::new();
-        assert_eq!(i.negotiate(None, Some("de-CH,de;q=0.9,en;q=0.8")).code(), "de");
+        assert_eq!(
+            i.negotiate(None, Some("de-CH,de;q=0.9,en;q=0.8")).code(),
+            "de"
+        );
         assert_eq!(i.negotiate(None, Some("tr,fr;q=0.5,en;q=0.7")).code(), "en");
         assert_eq!(i.negotiate(None, Some("tr")).code(), "ar");
         assert_eq!(i.negotiate(None, None).code(), "ar");

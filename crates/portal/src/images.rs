@@ -55,8 +55,14 @@ pub fn crop_label(bytes: &[u8]) -> Option<Vec<u8>> {
     let found = athar_media::read_card(img)?;
     let xs = found.corners.map(|c| c.0);
     let ys = found.corners.map(|c| c.1);
-    let (x0, x1) = (xs.iter().cloned().fold(f32::MAX, f32::min), xs.iter().cloned().fold(f32::MIN, f32::max));
-    let (y0, y1) = (ys.iter().cloned().fold(f32::MAX, f32::min), ys.iter().cloned().fold(f32::MIN, f32::max));
+    let (x0, x1) = (
+        xs.iter().cloned().fold(f32::MAX, f32::min),
+        xs.iter().cloned().fold(f32::MIN, f32::max),
+    );
+    let (y0, y1) = (
+        ys.iter().cloned().fold(f32::MAX, f32::min),
+        ys.iter().cloned().fold(f32::MIN, f32::max),
+    );
     let (mx, my) = ((x1 - x0) * 0.25, (y1 - y0) * 0.25);
     let x = (x0 - mx).max(0.0) as u32;
     let y = (y0 - my).max(0.0) as u32;

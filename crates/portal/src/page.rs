@@ -117,7 +117,8 @@ pub fn failure(req: &mut Req<'_>, e: PortalError) -> Resp {
         PortalError::BadRequest(id) => {
             let l = req.lang;
             let title = l.t("error-bad-request");
-            let body = html! { h1 { (title) } p.err { (l.t(id)) } p { (l.t("error-bad-request-hint")) } };
+            let body =
+                html! { h1 { (title) } p.err { (l.t(id)) } p { (l.t("error-bad-request-hint")) } };
             Resp::html(400, layout(req, &title, body))
         }
         other => {

@@ -43,10 +43,8 @@ pub fn stats(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     }
     let s = athar_catalog::Photos::stats(&*app.catalogs.get())?;
     let l = req.lang;
-    let chart = athar_report::chart::stacked_bars(
-        &l.t("stats-chart-title"),
-        &s.cases_by_month_and_branch,
-    );
+    let chart =
+        athar_report::chart::stacked_bars(&l.t("stats-chart-title"), &s.cases_by_month_and_branch);
     let body = html! {
         h1 { (l.t("stats-title")) }
         p { (l.ta("stats-summary", &[("cases", &s.cases.to_string()), ("photos", &s.photos.to_string())])) }
@@ -152,7 +150,10 @@ pub fn signin(app: &App, req: &mut Req<'_>) -> Result<Resp> {
                 button type="submit" { (l.t("signin-button")) }
             }
         };
-        return Ok(Resp::html(401, page::layout(req, &l.t("signin-title"), body)));
+        return Ok(Resp::html(
+            401,
+            page::layout(req, &l.t("signin-title"), body),
+        ));
     }
     let (user, _) = found.expect("checked above");
     start_session(app, req, &user)?;
@@ -213,11 +214,13 @@ fn check_account(req: &Req<'_>) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
-fn create_account(app: &App, req: &mut Req<'_>, role: Role, action: &str) -> Result<std::result::Result<User, Resp>> {
-    let problem = match check_account(req) {
-        Err(e) => Some(e),
-        Ok(()) => None,
-    };
+fn create_account(
+    app: &App,
+    req: &mut Req<'_>,
+    role: Role,
+    action: &str,
+) -> Result<std::result::Result<User, Resp>> {
+    let problem = check_account(req).err();
     let mut user = None;
     let problem = match problem {
         Some(p) => Some(p),
@@ -242,8 +245,12 @@ fn create_account(app: &App, req: &mut Req<'_>, role: Role, action: &str) -> Res
     if let Some(p) = problem {
         let csrf = req.csrf(app)?;
         let l = req.lang;
-        let body = html! { h1 { (l.t("register-title")) } (account_form(req, &csrf, action, Some(p))) };
-        return Ok(Err(Resp::html(400, page::layout(req, &l.t("register-title"), body))));
+        let body =
+            html! { h1 { (l.t("register-title")) } (account_form(req, &csrf, action, Some(p))) };
+        return Ok(Err(Resp::html(
+            400,
+            page::layout(req, &l.t("register-title"), body),
+        )));
     }
     Ok(Ok(user.expect("set when no problem")))
 }

@@ -17,7 +17,14 @@ use crate::store::{self, Audit};
 use crate::view::{cap, facts, load_case};
 use crate::{App, PortalError, Result};
 
-fn log_audit(app: &App, req: &Req<'_>, action: &str, case: Option<&str>, record: Option<&str>, detail: String) -> Result<()> {
+fn log_audit(
+    app: &App,
+    req: &Req<'_>,
+    action: &str,
+    case: Option<&str>,
+    record: Option<&str>,
+    detail: String,
+) -> Result<()> {
     store::audit(
         &app.db.get(),
         Audit {
@@ -79,7 +86,7 @@ pub fn cases(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
+    let c = load_case(app, req.param(0))?;
     let obs = app.catalogs.get().observations(&c.id)?.unwrap_or_default();
     let photos = app.catalogs.get().case_photos(&c.id)?;
     let csrf = req.csrf(app)?;
@@ -141,15 +148,22 @@ pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 fn lines(s: &str) -> Vec<String> {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub fn observations(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
+    let c = load_case(app, req.param(0))?;
     let age = |k: &str| -> Result<Option<u32>> {
         match ascii_digits(req.field(k)).trim() {
             "" => Ok(None),
-            v => v.parse().map(Some).map_err(|_| PortalError::BadRequest("record-bad-age")),
+            v => v
+                .parse()
+                .map(Some)
+                .map_err(|_| PortalError::BadRequest("record-bad-age")),
         }
     };
     let obs = Observations {
@@ -166,15 +180,31 @@ pub fn observations(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         }
     }
     let signed = app.append(vec![observation_event(&c.id, &obs)])?;
-    log_audit(app, req, "observations", Some(&c.id), None, format!("event {}", signed[0].event.seq))?;
-    Ok(Resp::redirect(format!("/review/cases/{}?notice=saved", c.id)))
+    log_audit(
+        app,
+        req,
+        "observations",
+        Some(&c.id),
+        None,
+        format!("event {}", signed[0].event.seq),
+    )?;
+    Ok(Resp::redirect(format!(
+        "/review/cases/{}?notice=saved",
+        c.id
+    )))
 }
 
 pub fn merge(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
+    let c = load_case(app, req.param(0))?;
     let mut from = Vec::new();
-    for id in req.field("from").split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
-        let other = load_case(app, id).map_err(|_| PortalError::BadRequest("review-merge-unknown"))?;
+    for id in req
+        .field("from")
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let other =
+            load_case(app, id).map_err(|_| PortalError::BadRequest("review-merge-unknown"))?;
         if other.id != c.id && !from.contains(&other.id) {
             from.push(other.id);
         }
@@ -183,21 +213,49 @@ pub fn merge(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         return Err(PortalError::BadRequest("review-merge-unknown"));
     }
     let signed = app.append(vec![merge_event(&c.id, &from)])?;
-    log_audit(app, req, "merge", Some(&c.id), None, format!("{} event {}", from.join(" "), signed[0].event.seq))?;
-    Ok(Resp::redirect(format!("/review/cases/{}?notice=merged", c.id)))
+    log_audit(
+        app,
+        req,
+        "merge",
+        Some(&c.id),
+        None,
+        format!("{} event {}", from.join(" "), signed[0].event.seq),
+    )?;
+    Ok(Resp::redirect(format!(
+        "/review/cases/{}?notice=merged",
+        c.id
+    )))
 }
 
 pub fn split(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
-    let in_case: Vec<String> = app.catalogs.get().case_photos(&c.id)?.into_iter().map(|p| p.sha256).collect();
+    let c = load_case(app, req.param(0))?;
+    let in_case: Vec<String> = app
+        .catalogs
+        .get()
+        .case_photos(&c.id)?
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect();
     let picked: Vec<String> = req.fields("photo").into_iter().map(String::from).collect();
-    if picked.is_empty() || picked.len() >= in_case.len() || picked.iter().any(|p| !in_case.contains(p)) {
+    if picked.is_empty()
+        || picked.len() >= in_case.len()
+        || picked.iter().any(|p| !in_case.contains(p))
+    {
         return Err(PortalError::BadRequest("review-split-pick-some"));
     }
     let new_case = format!("split-{}", crate::auth::random_hex(8));
     let signed = app.append(vec![split_event(&c.id, &picked, &new_case)])?;
-    log_audit(app, req, "split", Some(&c.id), None, format!("{new_case} event {}", signed[0].event.seq))?;
-    Ok(Resp::redirect(format!("/review/cases/{new_case}?notice=split")))
+    log_audit(
+        app,
+        req,
+        "split",
+        Some(&c.id),
+        None,
+        format!("{new_case} event {}", signed[0].event.seq),
+    )?;
+    Ok(Resp::redirect(format!(
+        "/review/cases/{new_case}?notice=split"
+    )))
 }
 
 pub fn claims(app: &App, req: &mut Req<'_>) -> Result<Resp> {
@@ -227,15 +285,30 @@ fn load_claim(app: &App, id: &str) -> Result<store::Claim> {
 }
 
 pub fn claim(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let cl = load_claim(app, &req.param(0).to_string())?;
+    let cl = load_claim(app, req.param(0))?;
     let c = load_case(app, &cl.case_id)?;
-    let record = app.catalogs.get().record(&cl.record_id)?.ok_or(PortalError::NotFound)?;
+    let record = app
+        .catalogs
+        .get()
+        .record(&cl.record_id)?
+        .ok_or(PortalError::NotFound)?;
     let contact = match app.catalogs.get().contact(&record.id)? {
         Some(s) => Some(open_contact(app.identity(), &s)?),
         None => None,
     };
-    log_audit(app, req, "read-contact", Some(&c.id), Some(&record.id), String::new())?;
-    let candidate = app.candidates(&record)?.iter().find(|k| k.case_id == c.id).cloned();
+    log_audit(
+        app,
+        req,
+        "read-contact",
+        Some(&c.id),
+        Some(&record.id),
+        String::new(),
+    )?;
+    let candidate = app
+        .candidates(&record)?
+        .iter()
+        .find(|k| k.case_id == c.id)
+        .cloned();
     let obs = app.catalogs.get().observations(&c.id)?;
     let csrf = req.csrf(app)?;
     let l = req.lang;
@@ -283,55 +356,96 @@ pub fn claim(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 /// Confirm an identification: a signed "identification" event naming the case and the
 /// record's keyed digest (never the record itself).
 pub fn confirm(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let cl = load_claim(app, &req.param(0).to_string())?;
+    let cl = load_claim(app, req.param(0))?;
     if cl.status != "open" {
         return Err(PortalError::BadRequest("claim-not-open"));
     }
     if req.field("confirm") != "yes" {
         return Err(PortalError::BadRequest("claim-confirm-unchecked"));
     }
-    let record = app.catalogs.get().record(&cl.record_id)?.ok_or(PortalError::NotFound)?;
+    let record = app
+        .catalogs
+        .get()
+        .record(&cl.record_id)?
+        .ok_or(PortalError::NotFound)?;
     let digest = record_digest(&app.record_key, &record);
     let signed = app.append(vec![identification_event(&cl.case_id, &digest)])?;
     let me = req.me()?.id.clone();
     store::set_claim_status(&app.db.get(), &cl.id, "confirmed", &me)?;
-    log_audit(app, req, "claim-confirm", Some(&cl.case_id), Some(&cl.record_id), format!("event {}", signed[0].event.seq))?;
-    Ok(Resp::redirect(format!("/review/claims/{}?notice=confirmed", cl.id)))
+    log_audit(
+        app,
+        req,
+        "claim-confirm",
+        Some(&cl.case_id),
+        Some(&cl.record_id),
+        format!("event {}", signed[0].event.seq),
+    )?;
+    Ok(Resp::redirect(format!(
+        "/review/claims/{}?notice=confirmed",
+        cl.id
+    )))
 }
 
 pub fn reject(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let cl = load_claim(app, &req.param(0).to_string())?;
+    let cl = load_claim(app, req.param(0))?;
     if cl.status != "open" {
         return Err(PortalError::BadRequest("claim-not-open"));
     }
     let me = req.me()?.id.clone();
     store::set_claim_status(&app.db.get(), &cl.id, "rejected", &me)?;
-    log_audit(app, req, "claim-reject", Some(&cl.case_id), Some(&cl.record_id), String::new())?;
-    Ok(Resp::redirect(format!("/review/claims/{}?notice=saved", cl.id)))
+    log_audit(
+        app,
+        req,
+        "claim-reject",
+        Some(&cl.case_id),
+        Some(&cl.record_id),
+        String::new(),
+    )?;
+    Ok(Resp::redirect(format!(
+        "/review/claims/{}?notice=saved",
+        cl.id
+    )))
 }
 
 pub fn informed(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let cl = load_claim(app, &req.param(0).to_string())?;
+    let cl = load_claim(app, req.param(0))?;
     if cl.status != "confirmed" {
         return Err(PortalError::BadRequest("claim-not-confirmed"));
     }
     let signed = app.append(vec![informed_event(&cl.case_id)])?;
     let me = req.me()?.id.clone();
     store::set_claim_status(&app.db.get(), &cl.id, "informed", &me)?;
-    log_audit(app, req, "informed", Some(&cl.case_id), Some(&cl.record_id), format!("event {}", signed[0].event.seq))?;
-    Ok(Resp::redirect(format!("/review/claims/{}?notice=informed", cl.id)))
+    log_audit(
+        app,
+        req,
+        "informed",
+        Some(&cl.case_id),
+        Some(&cl.record_id),
+        format!("event {}", signed[0].event.seq),
+    )?;
+    Ok(Resp::redirect(format!(
+        "/review/claims/{}?notice=informed",
+        cl.id
+    )))
 }
 
 pub fn audit_page(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     let db = app.db.get();
     let rows = store::audit_trail(&db, 500)?;
     let exposure = store::exposure(&db)?;
-    let users: std::collections::HashMap<String, String> =
-        store::users(&db)?.into_iter().map(|u| (u.id, u.email)).collect();
+    let users: std::collections::HashMap<String, String> = store::users(&db)?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
     drop(db);
     let cap = cap(app)?;
     let l = req.lang;
-    let who = |id: &Option<String>| id.as_ref().and_then(|i| users.get(i)).cloned().unwrap_or_default();
+    let who = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|i| users.get(i))
+            .cloned()
+            .unwrap_or_default()
+    };
     let body = html! {
         h1 { (l.t("audit-title")) }
         h2 { (l.t("exposure-title")) }
@@ -356,4 +470,3 @@ pub fn audit_page(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     };
     page::ok(req, &l.t("audit-title"), body)
 }
-

@@ -76,14 +76,44 @@ pub const ROUTES: &[Route] = &[
     // Investigators.
     r!(Get, "/review", INVESTIGATOR, review::cases),
     r!(Get, "/review/cases/{id}", INVESTIGATOR, review::case),
-    r!(Post, "/review/cases/{id}/observations", INVESTIGATOR, review::observations),
-    r!(Post, "/review/cases/{id}/merge", INVESTIGATOR, review::merge),
-    r!(Post, "/review/cases/{id}/split", INVESTIGATOR, review::split),
+    r!(
+        Post,
+        "/review/cases/{id}/observations",
+        INVESTIGATOR,
+        review::observations
+    ),
+    r!(
+        Post,
+        "/review/cases/{id}/merge",
+        INVESTIGATOR,
+        review::merge
+    ),
+    r!(
+        Post,
+        "/review/cases/{id}/split",
+        INVESTIGATOR,
+        review::split
+    ),
     r!(Get, "/review/claims", INVESTIGATOR, review::claims),
     r!(Get, "/review/claims/{id}", INVESTIGATOR, review::claim),
-    r!(Post, "/review/claims/{id}/confirm", INVESTIGATOR, review::confirm),
-    r!(Post, "/review/claims/{id}/reject", INVESTIGATOR, review::reject),
-    r!(Post, "/review/claims/{id}/informed", INVESTIGATOR, review::informed),
+    r!(
+        Post,
+        "/review/claims/{id}/confirm",
+        INVESTIGATOR,
+        review::confirm
+    ),
+    r!(
+        Post,
+        "/review/claims/{id}/reject",
+        INVESTIGATOR,
+        review::reject
+    ),
+    r!(
+        Post,
+        "/review/claims/{id}/informed",
+        INVESTIGATOR,
+        review::informed
+    ),
     r!(Get, "/audit", OVERSIGHT, review::audit_page),
     // Admin.
     r!(Get, "/admin", ADMIN, admin::users),
@@ -146,7 +176,10 @@ impl<'a> Req<'a> {
     }
 
     pub fn role(&self) -> Role {
-        self.user.as_ref().map(|u| u.role).unwrap_or(Role::Anonymous)
+        self.user
+            .as_ref()
+            .map(|u| u.role)
+            .unwrap_or(Role::Anonymous)
     }
 
     /// The signed-in user (routes for signed-in roles only run with one).
@@ -272,7 +305,10 @@ mod tests {
 
     #[test]
     fn patterns_bind_parameters() {
-        assert_eq!(matches("/records/{id}", "/records/ab"), Some(vec!["ab".into()]));
+        assert_eq!(
+            matches("/records/{id}", "/records/ab"),
+            Some(vec!["ab".into()])
+        );
         assert_eq!(matches("/records/{id}", "/records/"), None);
         assert_eq!(matches("/records/{id}", "/records/a/b"), None);
         assert_eq!(matches("/", "/"), Some(vec![]));

@@ -137,10 +137,7 @@ fn respond(app: &App, inc: Incoming) -> Response {
     let lang = app
         .i18n
         .negotiate(auth::cookie(&cookie_header, auth::LANG_COOKIE), accept);
-    let (session, user) = match resolve_session(app, &cookie_header) {
-        Ok(s) => s,
-        Err(_) => (None, None),
-    };
+    let (session, user) = resolve_session(app, &cookie_header).unwrap_or_default();
     let mut req = Req {
         method: inc.method,
         path: inc.path,

@@ -48,7 +48,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Investigator, Role::Family, Role::Anonymous];
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::Investigator,
+        Role::Family,
+        Role::Anonymous,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -231,7 +236,12 @@ pub fn any_admin(c: &Connection) -> Result<bool> {
 // Sessions: the cookie holds a random id; the table only its SHA-256, so a copy of the
 // database does not let anyone sign in as someone else.
 
-pub fn create_session(c: &Connection, id_hash: &str, user: Option<&str>, ttl: i64) -> Result<String> {
+pub fn create_session(
+    c: &Connection,
+    id_hash: &str,
+    user: Option<&str>,
+    ttl: i64,
+) -> Result<String> {
     let csrf = crate::auth::random_hex(32);
     c.execute(
         "INSERT INTO sessions (id_hash, user_id, csrf, created, expires) VALUES (?1,?2,?3,?4,?5)",
@@ -314,7 +324,14 @@ fn claim_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Claim> {
     })
 }
 
-pub fn add_claim(c: &Connection, record: &str, case: &str, kind: &str, user: &str, note: &str) -> Result<Claim> {
+pub fn add_claim(
+    c: &Connection,
+    record: &str,
+    case: &str,
+    kind: &str,
+    user: &str,
+    note: &str,
+) -> Result<Claim> {
     let claim = Claim {
         id: crate::auth::random_hex(16),
         record_id: record.into(),
@@ -476,10 +493,12 @@ pub const PUBLIC_STATS: &str = "public_stats";
 pub const UNBLURRED_CAP: &str = "unblurred_cap";
 
 pub fn setting(c: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-        r.get(0)
-    })
-    .optional()?)
+    Ok(
+        c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?,
+    )
 }
 
 pub fn set_setting(c: &Connection, key: &str, value: Option<&str>) -> Result<()> {

@@ -6,7 +6,9 @@
 
 use maud::html;
 
-use athar_catalog::{candidate_event, observations::status, CaseObservations, CaseRow, Photos, Records};
+use athar_catalog::{
+    candidate_event, observations::status, CaseObservations, CaseRow, Photos, Records,
+};
 
 use crate::family::{display_name, own_record, status_id};
 use crate::page::{self, csrf_field, short};
@@ -39,7 +41,11 @@ fn over_cap(app: &App, req: &Req<'_>) -> Result<bool> {
     })
 }
 
-pub fn facts(l: crate::i18n::L<'_>, c: &CaseRow, obs: Option<&athar_catalog::Observations>) -> maud::Markup {
+pub fn facts(
+    l: crate::i18n::L<'_>,
+    c: &CaseRow,
+    obs: Option<&athar_catalog::Observations>,
+) -> maud::Markup {
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     html! {
         table.facts {
@@ -60,7 +66,7 @@ pub fn facts(l: crate::i18n::L<'_>, c: &CaseRow, obs: Option<&athar_catalog::Obs
 }
 
 pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
+    let c = load_case(app, req.param(0))?;
     let me = req.me()?.clone();
     let level = store::viewing_level(&app.db.get(), &me.id, &c.id)?;
     let obs = app.catalogs.get().observations(&c.id)?;
@@ -127,7 +133,7 @@ pub fn case(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn step(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
+    let c = load_case(app, req.param(0))?;
     let me = req.me()?.clone();
     let want: u8 = req
         .field("level")
@@ -161,12 +167,16 @@ pub fn step(app: &App, req: &mut Req<'_>) -> Result<Resp> {
             detail: String::new(),
         },
     )?;
-    let q = if record.is_empty() { String::new() } else { format!("?record={}", page::url_encode(record)) };
+    let q = if record.is_empty() {
+        String::new()
+    } else {
+        format!("?record={}", page::url_encode(record))
+    };
     Ok(Resp::redirect(format!("/cases/{}{}", c.id, q)))
 }
 
 pub fn image(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
+    let c = load_case(app, req.param(0))?;
     let me = req.me()?.clone();
     let n: usize = req.param(1).parse().map_err(|_| PortalError::NotFound)?;
     let kind = req.param(2).to_string();
@@ -180,7 +190,10 @@ pub fn image(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         return Ok(page::error(req, 403));
     }
     let photos = app.catalogs.get().case_photos(&c.id)?;
-    let photo = photos.get(n).filter(|_| n < MAX_PHOTOS).ok_or(PortalError::NotFound)?;
+    let photo = photos
+        .get(n)
+        .filter(|_| n < MAX_PHOTOS)
+        .ok_or(PortalError::NotFound)?;
     if need == 4 {
         if over_cap(app, req)? {
             return Ok(page::error(req, 429));
@@ -205,8 +218,8 @@ pub fn image(app: &App, req: &mut Req<'_>) -> Result<Resp> {
 }
 
 pub fn claim(app: &App, req: &mut Req<'_>) -> Result<Resp> {
-    let c = load_case(app, &req.param(0).to_string())?;
-    let r = own_record(app, req, &req.field("record").to_string())?;
+    let c = load_case(app, req.param(0))?;
+    let r = own_record(app, req, req.field("record"))?;
     let me = req.me()?.clone();
     if store::viewing_level(&app.db.get(), &me.id, &c.id)? < 1 {
         return Err(PortalError::BadRequest("claim-facts-first"));

@@ -17,7 +17,9 @@ fn expected(method: Method, path: &str) -> &'static [Role] {
         (_, "/signin" | "/register" | "/invite/{token}") => &[Anonymous],
         (Method::Post, "/signout") => &[Family, Investigator, Admin],
         (_, p) if p.starts_with("/records") => &[Family],
-        (Method::Get, "/search" | "/cases/{id}" | "/cases/{id}/photos/{n}/{kind}") => &[Family, Investigator],
+        (Method::Get, "/search" | "/cases/{id}" | "/cases/{id}/photos/{n}/{kind}") => {
+            &[Family, Investigator]
+        }
         (Method::Post, "/cases/{id}/step") => &[Family, Investigator],
         (Method::Post, "/cases/{id}/claim") => &[Family],
         (_, p) if p.starts_with("/review") => &[Investigator],
@@ -42,14 +44,32 @@ fn every_route_allows_exactly_its_roles() {
     let photo = {
         let mut cat = portal.app.catalogs.get();
         cat.put_record(&record).unwrap();
-        cat.add_photo(&record.id, b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg").unwrap()
+        cat.add_photo(
+            &record.id,
+            b"\xff\xd8\xff\xe0 not really a jpeg",
+            "image/jpeg",
+        )
+        .unwrap()
     };
-    let claim = store::add_claim(&portal.app.db.get(), &record.id, &case, "recognise", &family.id, "").unwrap();
+    let claim = store::add_claim(
+        &portal.app.db.get(),
+        &record.id,
+        &case,
+        "recognise",
+        &family.id,
+        "",
+    )
+    .unwrap();
     // Viewers may see every step of the case, so that an image route answers 200/404, not 403.
     for u in [&family, &investigator, &admin] {
         store::set_viewing_level(&portal.app.db.get(), &u.id, &case, 4).unwrap();
     }
-    let users = [(Role::Admin, Some(&admin)), (Role::Investigator, Some(&investigator)), (Role::Family, Some(&family)), (Role::Anonymous, None)];
+    let users = [
+        (Role::Admin, Some(&admin)),
+        (Role::Investigator, Some(&investigator)),
+        (Role::Family, Some(&family)),
+        (Role::Anonymous, None),
+    ];
     let mut checked = 0;
     for route in ROUTES {
         let allowed = expected(route.method, route.path);
@@ -71,7 +91,13 @@ fn every_route_allows_exactly_its_roles() {
         for (role, user) in users {
             // A fresh invitation per check: accepting one uses it up.
             let token = auth::random_hex(24);
-            store::add_invitation(&portal.app.db.get(), &auth::sha256_hex(&token), Role::Investigator, &admin.id).unwrap();
+            store::add_invitation(
+                &portal.app.db.get(),
+                &auth::sha256_hex(&token),
+                Role::Investigator,
+                &admin.id,
+            )
+            .unwrap();
             let photo_id = photo.to_string();
             let path = route
                 .path
@@ -95,12 +121,21 @@ fn every_route_allows_exactly_its_roles() {
                 Method::Post => {
                     // The CSRF token of this session (the home page's sign-out form, or an
                     // anonymous session's sign-in form).
-                    let token = c.get(if user.is_some() { "/" } else { "/signin" }).csrf().expect("a form");
+                    let token = c
+                        .get(if user.is_some() { "/" } else { "/signin" })
+                        .csrf()
+                        .expect("a form");
                     c.post_raw(&path, &[("csrf", &token)])
                 }
             };
             let denied = match role {
-                Role::Anonymous => page.status == 303 && page.location.as_deref().is_some_and(|l| l.starts_with("/signin?next=")),
+                Role::Anonymous => {
+                    page.status == 303
+                        && page
+                            .location
+                            .as_deref()
+                            .is_some_and(|l| l.starts_with("/signin?next="))
+                }
                 _ => page.status == 403,
             };
             assert_eq!(
@@ -116,7 +151,11 @@ fn every_route_allows_exactly_its_roles() {
         }
     }
     assert_eq!(checked, ROUTES.len() * 4);
-    assert!(ROUTES.len() >= 35, "the table lists {} routes", ROUTES.len());
+    assert!(
+        ROUTES.len() >= 35,
+        "the table lists {} routes",
+        ROUTES.len()
+    );
 }
 
 #[test]
@@ -124,24 +163,56 @@ fn a_family_cannot_reach_another_familys_record_by_its_id() {
     let portal = Portal::start(20);
     let (mut a, _) = portal.signed_in(Role::Family, "a@test");
     let (mut b, _) = portal.signed_in(Role::Family, "b@test");
-    let form = record_form("سليم", "Salim", &[("contact", "phone +963 11 555 0101"), ("marks", "scar on the left hand")]);
+    let form = record_form(
+        "سليم",
+        "Salim",
+        &[
+            ("contact", "phone +963 11 555 0101"),
+            ("marks", "scar on the left hand"),
+        ],
+    );
     let id = record_id(&a.post("/records/new", "/records/new", &form));
     assert_eq!(a.get(&format!("/records/{id}")).status, 200);
 
-    for path in [format!("/records/{id}"), format!("/records/{id}/edit"), format!("/records/{id}/photos/1")] {
+    for path in [
+        format!("/records/{id}"),
+        format!("/records/{id}/edit"),
+        format!("/records/{id}/photos/1"),
+    ] {
         let p = b.get(&path);
         assert_eq!(p.status, 404, "B read {path}");
-        assert!(!p.body.contains("Salim") && !p.body.contains("سليم"), "{path} leaked the name");
+        assert!(
+            !p.body.contains("Salim") && !p.body.contains("سليم"),
+            "{path} leaked the name"
+        );
     }
-    let edit = b.post("/records/new", &format!("/records/{id}/edit"), &record_form("x", "Changed", &[]));
+    let edit = b.post(
+        "/records/new",
+        &format!("/records/{id}/edit"),
+        &record_form("x", "Changed", &[]),
+    );
     assert_eq!(edit.status, 404);
-    let withdraw = b.post("/records/new", &format!("/records/{id}/withdraw"), &[("confirm", "yes")]);
+    let withdraw = b.post(
+        "/records/new",
+        &format!("/records/{id}/withdraw"),
+        &[("confirm", "yes")],
+    );
     assert_eq!(withdraw.status, 404);
     let case = portal.some_case();
-    b.post(&format!("/cases/{case}"), &format!("/cases/{case}/step"), &[("level", "1"), ("confirm", "yes")]);
-    let claim = b.post(&format!("/cases/{case}"), &format!("/cases/{case}/claim"), &[("record", &id), ("kind", "recognise")]);
+    b.post(
+        &format!("/cases/{case}"),
+        &format!("/cases/{case}/step"),
+        &[("level", "1"), ("confirm", "yes")],
+    );
+    let claim = b.post(
+        &format!("/cases/{case}"),
+        &format!("/cases/{case}/claim"),
+        &[("record", &id), ("kind", "recognise")],
+    );
     assert_eq!(claim.status, 404, "B claimed with A's record");
-    assert!(store::claims(&portal.app.db.get(), Some(&id)).unwrap().is_empty());
+    assert!(store::claims(&portal.app.db.get(), Some(&id))
+        .unwrap()
+        .is_empty());
     // A's record is as A left it; B's list does not show it.
     let r = portal.app.catalogs.get().record(&id).unwrap().unwrap();
     assert_eq!(r.names_latin.given, "Salim");

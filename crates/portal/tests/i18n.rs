@@ -7,10 +7,28 @@ use athar_portal::i18n::{I18n, SOURCES};
 
 /// Kebab-case literals in the code that are not message ids (audit actions, form values).
 const NOT_MESSAGES: &[&str] = &[
-    "view-unblurred", "record-submit", "record-edit", "record-withdraw", "not-them", "read-contact",
-    "claim-confirm", "claim-reject", "admin-role", "admin-disable", "admin-enable", "admin-invite",
-    "admin-settings", "current-password", "new-password", "no-referrer", "no-store", "utf-8",
-    "multipart-form", "invite-role", "invite-link", "rt-multi",
+    "view-unblurred",
+    "record-submit",
+    "record-edit",
+    "record-withdraw",
+    "not-them",
+    "read-contact",
+    "claim-confirm",
+    "claim-reject",
+    "admin-role",
+    "admin-disable",
+    "admin-enable",
+    "admin-invite",
+    "admin-settings",
+    "current-password",
+    "new-password",
+    "no-referrer",
+    "no-store",
+    "utf-8",
+    "multipart-form",
+    "invite-role",
+    "invite-link",
+    "rt-multi",
 ];
 
 fn ids_of(src: &str) -> BTreeSet<String> {
@@ -31,7 +49,9 @@ fn literals_in_code() -> BTreeSet<String> {
             let is_id = i % 2 == 1
                 && chunk.contains('-')
                 && chunk.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && chunk.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && chunk
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !chunk.ends_with('-');
             if is_id {
                 out.insert(chunk.to_string());
@@ -44,7 +64,13 @@ fn literals_in_code() -> BTreeSet<String> {
 /// Ids the code builds with format!: statuses, roles, steps, claim states, reasons.
 fn computed_ids() -> Vec<String> {
     let mut ids = Vec::new();
-    for s in ["unidentified", "proposed", "candidate", "identified", "family-informed"] {
+    for s in [
+        "unidentified",
+        "proposed",
+        "candidate",
+        "identified",
+        "family-informed",
+    ] {
         ids.push(format!("status-{s}"));
     }
     for r in athar_portal::Role::ALL {
@@ -59,9 +85,18 @@ fn computed_ids() -> Vec<String> {
         ids.push(format!("claim-status-{s}"));
     }
     for code in [
-        "branch-match", "branch-differs", "documented-after-arrest", "documented-before-arrest",
-        "sex-match", "sex-differs", "age-in-range", "age-near-range", "age-outside-range",
-        "mark-match", "marks-differ", "number-match",
+        "branch-match",
+        "branch-differs",
+        "documented-after-arrest",
+        "documented-before-arrest",
+        "sex-match",
+        "sex-differs",
+        "age-in-range",
+        "age-near-range",
+        "age-outside-range",
+        "mark-match",
+        "marks-differ",
+        "number-match",
     ] {
         ids.push(format!("reason-{code}"));
     }
@@ -76,7 +111,10 @@ fn the_four_languages_define_the_same_ids() {
         let ids = ids_of(src);
         let missing: Vec<_> = en.difference(&ids).collect();
         let extra: Vec<_> = ids.difference(&en).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{code}: missing {missing:?}, extra {extra:?}");
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{code}: missing {missing:?}, extra {extra:?}"
+        );
     }
 }
 
@@ -92,7 +130,10 @@ fn every_id_the_code_uses_is_translated() {
             missing.push(id);
         }
     }
-    assert!(missing.is_empty(), "message ids without a translation in every language: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "message ids without a translation in every language: {missing:?}"
+    );
 }
 
 #[test]
@@ -103,7 +144,15 @@ fn reasons_from_the_matcher_are_translated() {
     let mut cat = athar_catalog::SqliteCatalog::open(&dir.path().join("c.db"), &key).unwrap();
     // Project the synthetic cases through a real vault log.
     let pass = athar_vault::SecretString::from("p".to_string());
-    let mut vault = athar_vault::Vault::init(&dir.path().join("v"), &pass, &athar_vault::InitOptions { scrypt_log_n: 10, ..Default::default() }).unwrap();
+    let mut vault = athar_vault::Vault::init(
+        &dir.path().join("v"),
+        &pass,
+        &athar_vault::InitOptions {
+            scrypt_log_n: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let s = eval::synthetic(300, 3);
     vault.append(s.drafts.clone()).unwrap();
     athar_catalog::catch_up(&mut cat, &vault).unwrap();

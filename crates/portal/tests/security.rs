@@ -4,8 +4,8 @@
 mod common;
 
 use athar_catalog::{Catalog, EventFilter, Records};
-use athar_portal::store::{self, Role};
 use athar_portal::auth;
+use athar_portal::store::{self, Role};
 use common::{record_form, record_id, Portal};
 
 #[test]
@@ -14,16 +14,28 @@ fn session_cookies_are_strict_and_the_id_changes_at_sign_in() {
     portal.user(Role::Family, "f@test");
     let mut c = portal.client();
     let form = c.get("/signin");
-    let before = c.cookie.clone().expect("an anonymous session for the form's CSRF token");
+    let before = c
+        .cookie
+        .clone()
+        .expect("an anonymous session for the form's CSRF token");
     let cookie = &form.cookies[0];
     for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
-    let signed = c.post_raw("/signin", &[("csrf", &form.csrf().unwrap()), ("email", "f@test"), ("password", "a long test password")]);
+    let signed = c.post_raw(
+        "/signin",
+        &[
+            ("csrf", &form.csrf().unwrap()),
+            ("email", "f@test"),
+            ("password", "a long test password"),
+        ],
+    );
     assert_eq!(signed.status, 303);
     let after = c.cookie.clone().unwrap();
     assert_ne!(before, after, "the session id must change at sign-in");
-    assert!(signed.cookies[0].contains("SameSite=Strict") && signed.cookies[0].contains("HttpOnly"));
+    assert!(
+        signed.cookies[0].contains("SameSite=Strict") && signed.cookies[0].contains("HttpOnly")
+    );
     assert_eq!(c.get("/records").status, 200);
     // The id known before sign-in opens nothing now.
     let mut old = portal.client();
@@ -31,7 +43,16 @@ fn session_cookies_are_strict_and_the_id_changes_at_sign_in() {
     let p = old.get("/records");
     assert_eq!(p.status, 303, "the pre-sign-in id still works");
     // Only a hash of the session id is stored.
-    let stored: i64 = portal.app.db.get().query_row("SELECT count(*) FROM sessions WHERE id_hash = ?1", [&after], |r| r.get(0)).unwrap();
+    let stored: i64 = portal
+        .app
+        .db
+        .get()
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE id_hash = ?1",
+            [&after],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(stored, 0, "the raw session id is in the database");
 }
 
@@ -50,7 +71,13 @@ fn a_post_without_the_right_csrf_token_changes_nothing() {
     let mut stolen = form.clone();
     stolen.push(("csrf", &token));
     assert_eq!(c.post_raw("/records/new", &stolen).status, 403);
-    assert!(portal.app.catalogs.get().records_of(&me.id).unwrap().is_empty());
+    assert!(portal
+        .app
+        .catalogs
+        .get()
+        .records_of(&me.id)
+        .unwrap()
+        .is_empty());
     // With its own token the same form works.
     record_id(&c.post("/records/new", "/records/new", &form));
 }
@@ -59,17 +86,30 @@ fn a_post_without_the_right_csrf_token_changes_nothing() {
 fn sign_in_is_rate_limited_and_passwords_are_argon2id() {
     let portal = Portal::start(10);
     portal.user(Role::Family, "f@test");
-    let (_, hash) = store::user_by_email(&portal.app.db.get(), "f@test").unwrap().unwrap();
+    let (_, hash) = store::user_by_email(&portal.app.db.get(), "f@test")
+        .unwrap()
+        .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let mut c = portal.client();
     for _ in 0..auth::MAX_FAILURES_PER_ACCOUNT {
         assert_eq!(c.sign_in("f@test", "wrong password!!").status, 401);
     }
     let blocked = c.sign_in("f@test", "a long test password");
-    assert_eq!(blocked.status, 429, "the right password went through after {} failures", auth::MAX_FAILURES_PER_ACCOUNT);
+    assert_eq!(
+        blocked.status,
+        429,
+        "the right password went through after {} failures",
+        auth::MAX_FAILURES_PER_ACCOUNT
+    );
     // Another account from another client is not blocked by that.
     portal.user(Role::Family, "g@test");
-    assert_eq!(portal.client().sign_in("g@test", "a long test password").status, 303);
+    assert_eq!(
+        portal
+            .client()
+            .sign_in("g@test", "a long test password")
+            .status,
+        303
+    );
 }
 
 #[test]
@@ -77,12 +117,31 @@ fn contacts_are_sealed_and_withdrawal_erases_the_record() {
     let portal = Portal::start(10);
     let (mut c, me) = portal.signed_in(Role::Family, "f@test");
     let contact = "Umm Salim, phone +963 11 555 0199";
-    let form = record_form("سليم", "Salim", &[("contact", contact), ("marks", "scar over the right eyebrow")]);
+    let form = record_form(
+        "سليم",
+        "Salim",
+        &[
+            ("contact", contact),
+            ("marks", "scar over the right eyebrow"),
+        ],
+    );
     let id = record_id(&c.post("/records/new", "/records/new", &form));
-    let sealed = portal.app.catalogs.get().contact(&id).unwrap().expect("a sealed contact");
-    assert!(sealed.0.starts_with(b"age-encryption.org/v1"), "not an age file");
+    let sealed = portal
+        .app
+        .catalogs
+        .get()
+        .contact(&id)
+        .unwrap()
+        .expect("a sealed contact");
+    assert!(
+        sealed.0.starts_with(b"age-encryption.org/v1"),
+        "not an age file"
+    );
     assert!(!String::from_utf8_lossy(&sealed.0).contains("555 0199"));
-    assert_eq!(athar_catalog::open_contact(portal.app.identity(), &sealed).unwrap(), contact);
+    assert_eq!(
+        athar_catalog::open_contact(portal.app.identity(), &sealed).unwrap(),
+        contact
+    );
     // The family's page says it is sealed and never shows it back.
     assert!(!c.get(&format!("/records/{id}")).body.contains("555 0199"));
     // No database file holds it in clear.
@@ -90,12 +149,24 @@ fn contacts_are_sealed_and_withdrawal_erases_the_record() {
         let p = entry.unwrap().path();
         if p.is_file() {
             let bytes = std::fs::read(&p).unwrap();
-            assert!(!bytes.windows(8).any(|w| w == b"555 0199"), "{} holds the contact in clear", p.display());
-            assert!(!bytes.windows(5).any(|w| w == b"Salim"), "{} holds the name in clear", p.display());
+            assert!(
+                !bytes.windows(8).any(|w| w == b"555 0199"),
+                "{} holds the contact in clear",
+                p.display()
+            );
+            assert!(
+                !bytes.windows(5).any(|w| w == b"Salim"),
+                "{} holds the name in clear",
+                p.display()
+            );
         }
     }
 
-    let w = c.post(&format!("/records/{id}/edit"), &format!("/records/{id}/withdraw"), &[("confirm", "yes")]);
+    let w = c.post(
+        &format!("/records/{id}/edit"),
+        &format!("/records/{id}/withdraw"),
+        &[("confirm", "yes")],
+    );
     assert_eq!(w.status, 303);
     let cat = portal.app.catalogs.get();
     assert!(cat.record(&id).unwrap().is_none());
@@ -107,16 +178,24 @@ fn contacts_are_sealed_and_withdrawal_erases_the_record() {
             ..Default::default()
         })
         .unwrap();
-    let changes: Vec<&str> = events.iter().map(|e| e.details["change"].as_str().unwrap()).collect();
+    let changes: Vec<&str> = events
+        .iter()
+        .map(|e| e.details["change"].as_str().unwrap())
+        .collect();
     assert_eq!(changes, ["submitted", "withdrawn"]);
     for e in &events {
         let text = e.details.to_string();
-        assert!(!text.contains("Salim") && !text.contains("سليم") && !text.contains(&id), "the log holds more than a digest: {text}");
+        assert!(
+            !text.contains("Salim") && !text.contains("سليم") && !text.contains(&id),
+            "the log holds more than a digest: {text}"
+        );
         assert_eq!(e.details["digest"].as_str().unwrap().len(), 64);
     }
     // The audit trail keeps only the digest in place of the record's id.
     let rows = store::audit_trail(&portal.app.db.get(), 100).unwrap();
-    assert!(rows.iter().all(|a| a.record_id.as_deref() != Some(id.as_str())));
+    assert!(rows
+        .iter()
+        .all(|a| a.record_id.as_deref() != Some(id.as_str())));
 }
 
 #[test]
@@ -127,17 +206,29 @@ fn graded_viewing_goes_step_by_step_and_is_audited() {
     let first = f.get(&format!("/cases/{case}"));
     assert_eq!(first.status, 200);
     assert!(!first.body.contains("<img"), "a photo on first display");
-    assert!(!first.body.contains("class=\"facts\""), "facts before the first step");
+    assert!(
+        !first.body.contains("class=\"facts\""),
+        "facts before the first step"
+    );
     // No image before its step, whatever the URL.
     for kind in ["label", "blur", "full"] {
-        assert_eq!(f.get(&format!("/cases/{case}/photos/0/{kind}")).status, 403, "{kind} before its step");
+        assert_eq!(
+            f.get(&format!("/cases/{case}/photos/0/{kind}")).status,
+            403,
+            "{kind} before its step"
+        );
     }
     let step = |f: &mut common::Client, level: &str, confirm: bool| {
         let mut fields = vec![("level", level)];
         if confirm {
             fields.push(("confirm", "yes"));
         }
-        f.post(&format!("/cases/{case}"), &format!("/cases/{case}/step"), &fields).status
+        f.post(
+            &format!("/cases/{case}"),
+            &format!("/cases/{case}/step"),
+            &fields,
+        )
+        .status
     };
     assert_eq!(step(&mut f, "2", true), 400, "skipped step 1");
     assert_eq!(step(&mut f, "1", false), 400, "no content-warning choice");
@@ -146,17 +237,26 @@ fn graded_viewing_goes_step_by_step_and_is_audited() {
     assert!(facts.body.contains("class=\"facts\""));
     assert!(!facts.body.contains("<img"));
     assert_eq!(step(&mut f, "2", true), 303);
-    assert!(f.get(&format!("/cases/{case}")).body.contains("/photos/0/label"));
+    assert!(f
+        .get(&format!("/cases/{case}"))
+        .body
+        .contains("/photos/0/label"));
     assert_eq!(step(&mut f, "3", true), 303);
     assert_eq!(step(&mut f, "4", true), 303);
     let actions: Vec<String> = store::audit_trail(&portal.app.db.get(), 100)
         .unwrap()
         .into_iter()
-        .filter(|a| a.user_id.as_deref() == Some(me.id.as_str()) && a.case_id.as_deref() == Some(case.as_str()))
+        .filter(|a| {
+            a.user_id.as_deref() == Some(me.id.as_str())
+                && a.case_id.as_deref() == Some(case.as_str())
+        })
         .map(|a| a.action)
         .collect();
     for n in 1..=4 {
-        assert!(actions.contains(&format!("view-step-{n}")), "step {n} not audited: {actions:?}");
+        assert!(
+            actions.contains(&format!("view-step-{n}")),
+            "step {n} not audited: {actions:?}"
+        );
     }
 }
 
@@ -166,16 +266,52 @@ fn investigators_unblurred_views_are_counted_and_capped() {
     let case = portal.some_case();
     let (mut admin, _) = portal.signed_in(Role::Admin, "a@test");
     let (mut inv, me) = portal.signed_in(Role::Investigator, "i@test");
-    assert_eq!(admin.post("/admin", "/admin/settings", &[("cap", "٢")]).status, 303, "the cap in Arabic-Indic digits");
-    assert_eq!(store::setting(&portal.app.db.get(), store::UNBLURRED_CAP).unwrap().as_deref(), Some("2"));
+    assert_eq!(
+        admin
+            .post("/admin", "/admin/settings", &[("cap", "٢")])
+            .status,
+        303,
+        "the cap in Arabic-Indic digits"
+    );
+    assert_eq!(
+        store::setting(&portal.app.db.get(), store::UNBLURRED_CAP)
+            .unwrap()
+            .as_deref(),
+        Some("2")
+    );
     // Investigators may go straight to the last step.
-    assert_eq!(inv.post(&format!("/cases/{case}"), &format!("/cases/{case}/step"), &[("level", "4"), ("confirm", "yes")]).status, 303);
+    assert_eq!(
+        inv.post(
+            &format!("/cases/{case}"),
+            &format!("/cases/{case}/step"),
+            &[("level", "4"), ("confirm", "yes")]
+        )
+        .status,
+        303
+    );
     // The synthetic cases have no photos: count views as the image route does.
     for _ in 0..2 {
-        store::audit(&portal.app.db.get(), store::Audit { user: Some(&me), action: store::UNBLURRED_VIEW, case_id: Some(&case), record_id: None, detail: String::new() }).unwrap();
+        store::audit(
+            &portal.app.db.get(),
+            store::Audit {
+                user: Some(&me),
+                action: store::UNBLURRED_VIEW,
+                case_id: Some(&case),
+                record_id: None,
+                detail: String::new(),
+            },
+        )
+        .unwrap();
     }
-    assert_eq!(store::unblurred_today(&portal.app.db.get(), &me.id).unwrap(), 2);
-    assert_eq!(inv.get(&format!("/cases/{case}/photos/0/full")).status, 429, "past the cap");
+    assert_eq!(
+        store::unblurred_today(&portal.app.db.get(), &me.id).unwrap(),
+        2
+    );
+    assert_eq!(
+        inv.get(&format!("/cases/{case}/photos/0/full")).status,
+        429,
+        "past the cap"
+    );
     let page = inv.get("/review");
     assert!(page.body.contains('2'), "the count is shown");
     // The audit page shows the exposure per day.

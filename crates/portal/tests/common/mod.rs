@@ -261,7 +261,11 @@ impl Client {
 }
 
 /// A family record form, as a family fills it.
-pub fn record_form<'a>(given_ar: &'a str, given_latin: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub fn record_form<'a>(
+    given_ar: &'a str,
+    given_latin: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut f = vec![
         ("ar_given", given_ar),
         ("ar_father", "أحمد"),
