@@ -7,7 +7,6 @@
 //! digest of the record at each change ([`record_event`]), enough to show later that a given
 //! record existed unchanged at a time, and nothing that reveals it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use hmac::{KeyInit, Mac};
@@ -498,40 +497,53 @@ impl Records for SqliteCatalog {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordHit {
     pub record: MissingPerson,
-    /// Share of the query's name parts found among the record's names, 0..1.
+    /// How surely the record's names are the query's, 0..1: 1 when every word of the query is
+    /// one of the record's names in the same script; less across scripts or out of order.
     pub score: f64,
 }
 
 /// Find records by name, in Arabic script or Latin letters, whatever the spelling:
 /// every word of the query must meet one of the record's names (see
-/// [`crate::matching::names`]); records meeting more of them, in order, come first.
+/// [`crate::matching::names`]); surer and in-order matches come first.
 pub fn search_records(records: &dyn Records, query: &str) -> Result<Vec<RecordHit>> {
     use crate::matching::names;
-    let wanted = names::name_keys(query);
+    let wanted = names::words(query);
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
     let mut hits = Vec::new();
     for r in records.all_records()? {
-        let mut have: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, part) in r
+        // (part index, word) of every name word of the record, both scripts.
+        let have: Vec<(usize, String)> = r
             .names_ar
             .parts()
             .iter()
             .chain(r.names_latin.parts().iter())
             .enumerate()
-        {
-            for k in names::name_keys(part) {
-                have.entry(k).or_insert(i % 4);
+            .flat_map(|(i, part)| names::words(part).into_iter().map(move |w| (i % 4, w)))
+            .collect();
+        let mut total = 0.0;
+        let mut parts = Vec::new();
+        for q in &wanted {
+            let best = have
+                .iter()
+                .map(|(i, w)| (names::word_similarity(q, w), *i))
+                .filter(|(s, _)| *s > 0.0)
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+            match best {
+                Some((s, i)) => {
+                    total += s;
+                    parts.push(i);
+                }
+                None => break,
             }
         }
-        let found: Vec<usize> = wanted.iter().filter_map(|k| have.get(k).copied()).collect();
-        if found.len() < wanted.len() {
+        if parts.len() < wanted.len() {
             continue;
         }
         // Words given in the order of the record's parts (given, father, family) rank first.
-        let in_order = found.windows(2).all(|w| w[0] <= w[1]);
-        let score = if in_order { 1.0 } else { 0.9 };
+        let in_order = parts.windows(2).all(|w| w[0] <= w[1]);
+        let score = total / wanted.len() as f64 * if in_order { 1.0 } else { 0.9 };
         hits.push(RecordHit { record: r, score });
     }
     hits.sort_by(|a, b| {

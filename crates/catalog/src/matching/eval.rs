@@ -38,6 +38,8 @@ pub enum RecordKind {
     WrongAge,
     /// No marks (the family knows none, or the body shows none).
     NoMarks,
+    /// The case has no observations (no sex, age or marks recorded).
+    CaseNotObserved,
     /// The person is not among the cases.
     NotInArchive,
 }
@@ -51,6 +53,7 @@ impl RecordKind {
             RecordKind::NoDates => "no arrest date",
             RecordKind::WrongAge => "age 10-20 years off",
             RecordKind::NoMarks => "no marks",
+            RecordKind::CaseNotObserved => "case not observed",
             RecordKind::NotInArchive => "not in the archive",
         }
     }
@@ -373,8 +376,8 @@ struct Body {
     sex: Sex,
     age: u32,
     marks: Vec<Mark>,
-    /// The marks the investigator saw and wrote down.
-    observed: Vec<Mark>,
+    /// The marks the investigator saw and wrote down (`None`: no observations).
+    observed: Option<Vec<Mark>>,
 }
 
 /// `n_cases` cases and about one record for every five cases (at least 200), from `seed`.
@@ -444,7 +447,7 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
             objects: vec![sha],
             details: g,
         });
-        if rng.gen_bool(0.9) {
+        let observed = if rng.gen_bool(0.9) {
             let estimate = age as i32 + rng.gen_range(-3..=3);
             let width = rng.gen_range(4..=6);
             let obs = Observations {
@@ -465,7 +468,10 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
                 notes: String::new(),
             };
             drafts.push(observation_event(&case, &obs));
-        }
+            Some(observed)
+        } else {
+            None
+        };
         bodies.push(Body {
             case,
             branch,
@@ -506,10 +512,13 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         // The marks the family knows and would describe.
         let known: Vec<Mark> = b.marks.iter().copied().filter(|_| rng.gen_bool(0.85)).collect();
         r.marks = known.iter().map(|m| family_mark(&mut rng, m)).collect();
-        let shows_a_known_mark = known.iter().any(|m| b.observed.contains(m));
-        if kind.facts_right() && !shows_a_known_mark {
-            // The body shows none of the marks the family knows: a missing fact.
-            kind = RecordKind::NoMarks;
+        if kind.facts_right() {
+            match &b.observed {
+                None => kind = RecordKind::CaseNotObserved,
+                // The body shows none of the marks the family knows: a missing fact.
+                Some(seen) if !known.iter().any(|m| seen.contains(m)) => kind = RecordKind::NoMarks,
+                Some(_) => {}
+            }
         }
         let mut truth = Some(b.case.clone());
         match kind {
@@ -536,6 +545,7 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
                 r.age_at_arrest = Some(if a > 30 { a - off } else { a + off });
             }
             RecordKind::NoMarks => r.marks.clear(),
+            RecordKind::CaseNotObserved => {}
             RecordKind::NotInArchive => {
                 // Someone else: same kind of facts, no body among the cases.
                 let other_sex = if rng.gen_bool(0.96) { Sex::Male } else { Sex::Female };

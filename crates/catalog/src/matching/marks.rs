@@ -112,8 +112,8 @@ fn fold_accents(w: &str) -> String {
         .collect()
 }
 
-/// The terms of a mark's description: lexicon concepts ("c:tattoo") and other words
-/// ("w:…"), without duplicates, in order of appearance.
+/// The terms of a mark's description: lexicon concepts ("c:tattoo") and other words by
+/// their transliteration key ("w:smr"), without duplicates, in order of appearance.
 pub fn terms(text: &str) -> Vec<String> {
     let lex = lexicon();
     let mut out: Vec<String> = Vec::new();
@@ -131,7 +131,12 @@ pub fn terms(text: &str) -> Vec<String> {
         }
         let term = match lex.get(w.as_str()) {
             Some(c) => format!("c:{c}"),
-            None if w.chars().count() >= 2 => format!("w:{w}"),
+            // Other words by their transliteration key, so a tattooed name written
+            // «سميرة» meets "Samira".
+            None if w.chars().count() >= 2 => match super::names::latin_key(&w) {
+                k if k.is_empty() => continue,
+                k => format!("w:{k}"),
+            },
             None => continue,
         };
         if !out.contains(&term) {
@@ -163,8 +168,9 @@ mod tests {
     fn unknown_words_are_kept_and_normalised() {
         assert_eq!(
             terms("وشم اسم «سميرة»"),
-            vec!["c:tattoo", "c:name", "w:سميره"]
+            vec!["c:tattoo", "c:name", "w:smr"]
         );
-        assert_eq!(terms("Scars on both knees"), vec!["c:scar", "w:both", "c:knee"]);
+        assert_eq!(terms("tattoo of the name Samira"), vec!["c:tattoo", "c:name", "w:smr"]);
+        assert_eq!(terms("Scars on both knees"), vec!["c:scar", "w:bt", "c:knee"]);
     }
 }

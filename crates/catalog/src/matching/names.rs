@@ -305,19 +305,23 @@ fn script_of(s: &str) -> Option<bool> {
 /// Are `a` and `b` spellings of the same name? Across scripts the transliteration keys must
 /// be equal; within Arabic script the normalised words; within Latin letters the finer key.
 pub fn same_name(a: &str, b: &str) -> bool {
-    let (ka, kb) = (name_keys(a), name_keys(b));
-    if ka.is_empty() || ka != kb {
-        return false;
+    let (wa, wb) = (words(a), words(b));
+    !wa.is_empty()
+        && wa.len() == wb.len()
+        && wa.iter().zip(&wb).all(|(x, y)| word_similarity(x, y) > 0.0)
+}
+
+/// How surely two name words (from [`words`]) are one name: 1.0 when the same script says so
+/// (normalised Arabic equal, or the finer Latin key equal), 0.8 when only the
+/// transliteration key across scripts does (حسين could be written "Hassan" by someone), else 0.
+pub fn word_similarity(a: &str, b: &str) -> f64 {
+    if word_key(a, false) != word_key(b, false) || word_key(a, false).is_empty() {
+        return 0.0;
     }
     match (script_of(a), script_of(b)) {
-        (Some(true), Some(true)) => words(a) == words(b),
-        (Some(false), Some(false)) => {
-            let fine = |s: &str| -> Vec<String> {
-                words(s).iter().map(|w| word_key(w, true)).collect()
-            };
-            fine(a) == fine(b)
-        }
-        _ => true,
+        (Some(true), Some(true)) => f64::from(u8::from(a == b)),
+        (Some(false), Some(false)) => f64::from(u8::from(word_key(a, true) == word_key(b, true))),
+        _ => 0.8,
     }
 }
 
