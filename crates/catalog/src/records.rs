@@ -70,7 +70,7 @@ impl Sex {
 
 /// A person's names as Syrian documents give them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PersonNames {
     pub given: String,
     pub father: String,
@@ -94,8 +94,9 @@ impl PersonNames {
 }
 
 /// An ante-mortem record: what a family knows of the person they are looking for.
+/// Unknown fields are refused, so a misspelt field is an error rather than silently lost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MissingPerson {
     /// 128 random bits, lowercase hex.
     pub id: String,

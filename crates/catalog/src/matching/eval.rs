@@ -380,7 +380,7 @@ struct Body {
     observed: Option<Vec<Mark>>,
 }
 
-/// `n_cases` cases and about one record for every five cases (at least 200), from `seed`.
+/// `n_cases` cases and two records for every five cases (at least 200), from `seed`.
 pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
     let mut rng = StdRng::seed_from_u64(seed);
     let first = crate::matching::day_number(2011, 5, 1);
@@ -484,7 +484,7 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         });
     }
 
-    let n_records = (n_cases / 5).max(200).min(n_cases);
+    let n_records = (n_cases * 2 / 5).max(200).min(n_cases);
     let mut records = Vec::with_capacity(n_records);
     let mut kinds = Vec::with_capacity(n_records);
     let mut order: Vec<usize> = (0..bodies.len()).collect();
