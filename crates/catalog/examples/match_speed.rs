@@ -45,8 +45,8 @@ fn main() {
         scrypt_log_n: 10,
         ..InitOptions::default()
     };
-    let mut vault = Vault::init(&root, &SecretString::from("bench".to_string()), &opts)
-        .expect("vault");
+    let mut vault =
+        Vault::init(&root, &SecretString::from("bench".to_string()), &opts).expect("vault");
     let mut cat =
         SqliteCatalog::open(&root.join("catalog.db"), &vault.catalog_key()).expect("catalogue");
 
@@ -90,7 +90,9 @@ fn main() {
     }
     times.sort();
     cpu.sort();
-    let p = |v: &[Duration], q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e3;
+    let p = |v: &[Duration], q: f64| {
+        v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e3
+    };
     println!(
         "rank, one record against {n} cases ({queries} records): wall median {:.2} ms, p99 {:.2} ms; CPU median {:.2} ms, p99 {:.2} ms",
         p(&times, 0.5),
@@ -102,7 +104,10 @@ fn main() {
 
     let table = CaseTable::load(&cat).expect("load");
     let scores = eval::evaluate(&Matcher::standard(), &table, &syn);
-    println!("{:<28} {:>7} {:>7} {:>7}", "record", "count", "top 1", "top 10");
+    println!(
+        "{:<28} {:>7} {:>7} {:>7}",
+        "record", "count", "top 1", "top 10"
+    );
     for (kind, s) in &scores {
         if *kind == RecordKind::NotInArchive {
             continue;
@@ -136,13 +141,49 @@ fn debug_misses(table: &CaseTable, syn: &eval::Synthetic) {
         shown += 1;
         let q = matching::Query::new(r, table);
         let c = table.find(truth).expect("case");
-        println!("\nrecord marks {:?} arrest {:?} age {:?}", r.marks, r.arrest_date, r.age_at_arrest);
-        println!("  truth {} score {:.2}: {:?}", truth, m.candidate(&q, c, table).score, m.candidate(&q, c, table).reasons.iter().map(|x| (x.detail.code.clone(), x.weight)).collect::<Vec<_>>());
-        println!("  case marks {:?}, age {:?}-{:?}", table.marks(c).iter().map(|m| table.mark_text(m)).collect::<Vec<_>>(), c.age_min, c.age_max);
+        println!(
+            "\nrecord marks {:?} arrest {:?} age {:?}",
+            r.marks, r.arrest_date, r.age_at_arrest
+        );
+        println!(
+            "  truth {} score {:.2}: {:?}",
+            truth,
+            m.candidate(&q, c, table).score,
+            m.candidate(&q, c, table)
+                .reasons
+                .iter()
+                .map(|x| (x.detail.code.clone(), x.weight))
+                .collect::<Vec<_>>()
+        );
+        println!(
+            "  case marks {:?}, age {:?}-{:?}",
+            table
+                .marks(c)
+                .iter()
+                .map(|m| table.mark_text(m))
+                .collect::<Vec<_>>(),
+            c.age_min,
+            c.age_max
+        );
         let top = &ranked[0];
         let tc = table.find(&top.case_id).expect("case");
-        println!("  top {} score {:.2}: {:?}", top.case_id, top.score, top.reasons.iter().map(|x| (x.detail.code.clone(), x.weight)).collect::<Vec<_>>());
-        println!("  top marks {:?}", table.marks(tc).iter().map(|m| table.mark_text(m)).collect::<Vec<_>>());
+        println!(
+            "  top {} score {:.2}: {:?}",
+            top.case_id,
+            top.score,
+            top.reasons
+                .iter()
+                .map(|x| (x.detail.code.clone(), x.weight))
+                .collect::<Vec<_>>()
+        );
+        println!(
+            "  top marks {:?}",
+            table
+                .marks(tc)
+                .iter()
+                .map(|m| table.mark_text(m))
+                .collect::<Vec<_>>()
+        );
         println!("  10th score {:.2}", ranked.last().map_or(0.0, |c| c.score));
     }
 }

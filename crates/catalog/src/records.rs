@@ -204,7 +204,9 @@ pub fn fold_number(s: &str) -> String {
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '/' || *c == '-')
         .collect();
-    let kept = kept.trim_matches(|c| c == '/' || c == '-').replace('-', "/");
+    let kept = kept
+        .trim_matches(|c| c == '/' || c == '-')
+        .replace('-', "/");
     let t = kept.trim_start_matches('0');
     if t.is_empty() && !kept.is_empty() {
         "0".into()
@@ -391,9 +393,7 @@ impl SqliteCatalog {
 
     fn record_list(&self, sql: &str, args: &[&str]) -> Result<Vec<MissingPerson>> {
         let mut stmt = self.conn().prepare(sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-            parse_body(r.get(0)?)
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| parse_body(r.get(0)?))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -80,11 +80,17 @@ fn records_are_stored_sealed_and_erased_on_withdrawal() {
     assert!(!String::from_utf8_lossy(&sealed.0).contains("555"));
     f.cat.set_contact(&r.id, &sealed).unwrap();
     let back = f.cat.contact(&r.id).unwrap().unwrap();
-    assert_eq!(open_contact(f.vault.identity(), &back).unwrap(), "+963 11 555 0101");
+    assert_eq!(
+        open_contact(f.vault.identity(), &back).unwrap(),
+        "+963 11 555 0101"
+    );
     let stranger = age::x25519::Identity::generate();
     assert!(open_contact(&stranger, &back).is_err());
 
-    let photo = f.cat.add_photo(&r.id, b"\xff\xd8\xff life photo", "image/jpeg").unwrap();
+    let photo = f
+        .cat
+        .add_photo(&r.id, b"\xff\xd8\xff life photo", "image/jpeg")
+        .unwrap();
     assert_eq!(f.cat.record_photos(&r.id).unwrap()[0].id, photo);
 
     // The log gets a keyed digest, never the record.
@@ -111,7 +117,10 @@ fn records_are_stored_sealed_and_erased_on_withdrawal() {
     assert_eq!(f.cat.record(&r.id).unwrap(), None);
     assert!(f.cat.record_photos(&r.id).unwrap().is_empty());
     assert_eq!(f.cat.contact(&r.id).unwrap(), None);
-    assert!(matches!(f.cat.withdraw(&r.id), Err(CatalogError::NoRecord(_))));
+    assert!(matches!(
+        f.cat.withdraw(&r.id),
+        Err(CatalogError::NoRecord(_))
+    ));
     assert_eq!(f.cat.all_records().unwrap(), vec![other]);
 }
 
@@ -186,7 +195,10 @@ fn observations_status_merge_and_split_survive_rebuild() {
     };
     f.log(vec![observation_event(&a, &obs)]);
     assert_eq!(f.cat.observations(&a).unwrap(), Some(obs.clone()));
-    assert_eq!(f.cat.case(&a).unwrap().unwrap().observations, Some(obs.clone()));
+    assert_eq!(
+        f.cat.case(&a).unwrap().unwrap().observations,
+        Some(obs.clone())
+    );
 
     f.log(vec![candidate_event(&a)]);
     assert_eq!(f.cat.case(&a).unwrap().unwrap().status, "candidate");
@@ -196,14 +208,23 @@ fn observations_status_merge_and_split_survive_rebuild() {
     assert_eq!(f.cat.case(&a).unwrap().unwrap().status, "family informed");
 
     // Merge b into c: c has both photos, b is gone.
-    let photos_b: Vec<String> = f.cat.case_photos(&b).unwrap().into_iter().map(|p| p.sha256).collect();
+    let photos_b: Vec<String> = f
+        .cat
+        .case_photos(&b)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect();
     f.log(vec![merge_event(&c, &[b.clone()])]);
     assert_eq!(f.cat.case(&b).unwrap(), None);
     assert_eq!(f.cat.case(&c).unwrap().unwrap().photos, 2);
     // Split them apart again into a new case.
     f.log(vec![split_event(&c, &photos_b, "split-1")]);
     let split = f.cat.case("split-1").unwrap().unwrap();
-    assert_eq!((split.photos, split.status.as_str(), split.basis.as_str()), (1, "unidentified", "split"));
+    assert_eq!(
+        (split.photos, split.status.as_str(), split.basis.as_str()),
+        (1, "unidentified", "split")
+    );
     assert!(split.first_taken.is_some(), "dates follow the photos");
     assert_eq!(f.cat.case(&c).unwrap().unwrap().photos, 1);
     // An event about an unknown case changes nothing.
@@ -217,11 +238,20 @@ fn observations_status_merge_and_split_survive_rebuild() {
     f.cat.set_contact(&r.id, &sealed).unwrap();
 
     let before = f.cat.dump().unwrap();
-    let Fixture { _dir, root, vault, cat } = f;
+    let Fixture {
+        _dir,
+        root,
+        vault,
+        cat,
+    } = f;
     drop((vault, cat));
     let vault = Vault::open(&root, &pass(), Access::Write).unwrap();
     let rebuilt = rebuild(&vault, &root.join("catalog.db")).unwrap();
-    assert_eq!(rebuilt.dump().unwrap(), before, "rebuild reproduces everything, records included");
+    assert_eq!(
+        rebuilt.dump().unwrap(),
+        before,
+        "rebuild reproduces everything, records included"
+    );
     assert_eq!(rebuilt.record(&r.id).unwrap(), Some(r));
     assert!(before.contains("case_observations") && before.contains("split-1"));
 }
@@ -231,7 +261,12 @@ fn rebuild_keeps_an_unreadable_catalogue_aside() {
     let mut f = fixture();
     three_cases(&mut f);
     let db = f.db();
-    let Fixture { _dir, root, vault, cat } = f;
+    let Fixture {
+        _dir,
+        root,
+        vault,
+        cat,
+    } = f;
     drop((vault, cat));
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -261,13 +296,18 @@ fn ranking_gives_reasons_and_penalises_a_body_documented_before_the_arrest() {
     assert_eq!(ranked[0].case_id, truth, "{ranked:#?}");
     let signals: Vec<Signal> = ranked[0].reasons.iter().map(|x| x.signal).collect();
     for s in [Signal::Branch, Signal::Dates, Signal::Marks] {
-        assert!(signals.contains(&s), "{s:?} missing from {:?}", ranked[0].reasons);
+        assert!(
+            signals.contains(&s),
+            "{s:?} missing from {:?}",
+            ranked[0].reasons
+        );
     }
     let score: f64 = ranked[0].reasons.iter().map(|x| x.weight).sum();
     assert!((score - ranked[0].score).abs() < 1e-9);
     assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(ranked[0].reasons.iter().any(|x| x.detail.code == "branch-match"
-        && x.detail.args.get("branch") == r.branch.as_ref()));
+    assert!(ranked[0].reasons.iter().any(
+        |x| x.detail.code == "branch-match" && x.detail.args.get("branch") == r.branch.as_ref()
+    ));
 
     // The same record, arrested a year after the body was documented.
     let case = f.cat.case(&truth).unwrap().unwrap();
@@ -279,19 +319,33 @@ fn ranking_gives_reasons_and_penalises_a_body_documented_before_the_arrest() {
     let q = matching::Query::new(&late, &table);
     let c = table.find(&truth).unwrap();
     let cand = Matcher::standard().candidate(&q, c, &table);
-    assert!(cand.reasons.iter().any(|x| x.detail.code == "documented-before-arrest" && x.weight <= -5.0));
-    assert!(!Matcher::standard().rank_table(&table, &late, 10).iter().any(|x| x.case_id == truth));
+    assert!(cand
+        .reasons
+        .iter()
+        .any(|x| x.detail.code == "documented-before-arrest" && x.weight <= -5.0));
+    assert!(!Matcher::standard()
+        .rank_table(&table, &late, 10)
+        .iter()
+        .any(|x| x.case_id == truth));
 
     // A known detainee number in Arabic-Indic digits puts the case first on its own.
     let mut bare = record("محمد", "Mohammed");
-    bare.known_numbers = vec![case.detainee.unwrap().chars().map(|d| char::from_u32(0x0660 + d.to_digit(10).unwrap()).unwrap()).collect()];
+    bare.known_numbers = vec![case
+        .detainee
+        .unwrap()
+        .chars()
+        .map(|d| char::from_u32(0x0660 + d.to_digit(10).unwrap()).unwrap())
+        .collect()];
     let ranked = matching::rank(&f.cat, &bare, 3).unwrap();
     assert_eq!(ranked[0].case_id, truth);
     assert_eq!(ranked[0].reasons[0].detail.code, "number-match");
 
     // Identified cases are no longer offered.
     f.log(vec![identification_event(&truth, &"cd".repeat(32))]);
-    assert!(!matching::rank(&f.cat, &r, 10).unwrap().iter().any(|x| x.case_id == truth));
+    assert!(!matching::rank(&f.cat, &r, 10)
+        .unwrap()
+        .iter()
+        .any(|x| x.case_id == truth));
 }
 
 /// The accuracy goal: for records whose facts are right, the true case is among the first
@@ -305,8 +359,14 @@ fn evaluation_on_synthetic_records() {
     let table = CaseTable::load(&f.cat).unwrap();
     assert_eq!(table.cases.len(), n);
     let scores = eval::evaluate(&Matcher::standard(), &table, &syn);
-    println!("matching accuracy, {n} cases, {} records:", syn.records.len());
-    println!("{:<28} {:>7} {:>7} {:>7}", "record", "count", "top 1", "top 10");
+    println!(
+        "matching accuracy, {n} cases, {} records:",
+        syn.records.len()
+    );
+    println!(
+        "{:<28} {:>7} {:>7} {:>7}",
+        "record", "count", "top 1", "top 10"
+    );
     let (mut right, mut right10) = (0, 0);
     for (kind, s) in &scores {
         if *kind == RecordKind::NotInArchive {
@@ -331,7 +391,14 @@ fn evaluation_on_synthetic_records() {
         }
     }
     let share = right10 as f64 / right as f64;
-    println!("facts right: {right10}/{right} = {:.1}% in the top 10", 100.0 * share);
+    println!(
+        "facts right: {right10}/{right} = {:.1}% in the top 10",
+        100.0 * share
+    );
     assert!(right >= 500, "enough records to measure: {right}");
-    assert!(share >= 0.95, "only {:.1}% of right records have their case in the top 10", 100.0 * share);
+    assert!(
+        share >= 0.95,
+        "only {:.1}% of right records have their case in the top 10",
+        100.0 * share
+    );
 }

@@ -11,9 +11,7 @@ use serde_json::{json, Value};
 
 use athar_catalog::matching::{self, Candidate, Reason};
 use athar_catalog::records::{RecordChange, RECORD_DIGEST_KEY};
-use athar_catalog::{
-    record_digest, record_event, seal_contact, MissingPerson, Photos, Records,
-};
+use athar_catalog::{record_digest, record_event, seal_contact, MissingPerson, Photos, Records};
 use athar_vault::Access;
 
 use crate::session::Session;
@@ -76,8 +74,8 @@ fn read_input(file: &Path) -> Result<String> {
 
 fn add(root: &Path, file: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let text = read_input(file)?;
-    let mut value: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not JSON", file.display()))?;
+    let mut value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", file.display()))?;
     let Some(obj) = value.as_object_mut() else {
         bail!("{}: the record must be a JSON object", file.display());
     };
@@ -95,7 +93,11 @@ fn add(root: &Path, file: &Path, pass: &PassArgs) -> Result<ExitCode> {
     // Read the photos before anything is stored, so a missing file changes nothing.
     let mut photos = Vec::new();
     for p in &photo_paths {
-        let path = if p.is_absolute() { p.clone() } else { base.join(p) };
+        let path = if p.is_absolute() {
+            p.clone()
+        } else {
+            base.join(p)
+        };
         let bytes = std::fs::read(&path)
             .with_context(|| format!("reading the life photo {}", path.display()))?;
         let media_type = athar_vault::sniff::media_type(&bytes[..bytes.len().min(64)]);
@@ -105,7 +107,12 @@ fn add(root: &Path, file: &Path, pass: &PassArgs) -> Result<ExitCode> {
         photos.push((bytes, media_type));
     }
     let fresh = MissingPerson::new("cli");
-    for (k, v) in [("id", &fresh.id), ("owner", &fresh.owner), ("created", &fresh.created), ("updated", &fresh.updated)] {
+    for (k, v) in [
+        ("id", &fresh.id),
+        ("owner", &fresh.owner),
+        ("created", &fresh.created),
+        ("updated", &fresh.updated),
+    ] {
         obj.entry(k).or_insert_with(|| json!(v));
     }
     let r: MissingPerson = serde_json::from_value(value)
@@ -114,7 +121,10 @@ fn add(root: &Path, file: &Path, pass: &PassArgs) -> Result<ExitCode> {
 
     let mut session = Session::open(root, pass, Access::Write)?;
     if session.catalog.record(&r.id)?.is_some() {
-        bail!("a record with id {} exists already; leave \"id\" out to get a new one", r.id);
+        bail!(
+            "a record with id {} exists already; leave \"id\" out to get a new one",
+            r.id
+        );
     }
     let sealed = contact
         .map(|c| seal_contact(&session.vault.identity().to_public(), &c))
@@ -138,7 +148,11 @@ fn add(root: &Path, file: &Path, pass: &PassArgs) -> Result<ExitCode> {
         "added record {} ({} photos{}); logged its digest as event {}",
         r.id,
         photos.len(),
-        if sealed.is_some() { ", sealed contact" } else { "" },
+        if sealed.is_some() {
+            ", sealed contact"
+        } else {
+            ""
+        },
         events[0].event.seq
     );
     Ok(ExitCode::SUCCESS)
@@ -167,7 +181,10 @@ fn list(root: &Path, json_out: bool, pass: &PassArgs) -> Result<ExitCode> {
         output::json(&records);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<32} {:<10} {:<7} {:<10} name", "id", "owner", "branch", "arrest");
+    println!(
+        "{:<32} {:<10} {:<7} {:<10} name",
+        "id", "owner", "branch", "arrest"
+    );
     for r in &records {
         println!(
             "{:<32} {:<10} {:<7} {:<10} {}",
@@ -220,9 +237,24 @@ pub fn describe(r: &Reason) -> String {
         ),
         "sex-match" => format!("sex {}", a("sex")),
         "sex-differs" => format!("sex {}, the record says {}", a("case"), a("record")),
-        "age-in-range" => format!("age about {} within the estimate {}-{}", a("age"), a("min"), a("max")),
-        "age-near-range" => format!("age about {} near the estimate {}-{}", a("age"), a("min"), a("max")),
-        "age-outside-range" => format!("age about {} outside the estimate {}-{}", a("age"), a("min"), a("max")),
+        "age-in-range" => format!(
+            "age about {} within the estimate {}-{}",
+            a("age"),
+            a("min"),
+            a("max")
+        ),
+        "age-near-range" => format!(
+            "age about {} near the estimate {}-{}",
+            a("age"),
+            a("min"),
+            a("max")
+        ),
+        "age-outside-range" => format!(
+            "age about {} outside the estimate {}-{}",
+            a("age"),
+            a("min"),
+            a("max")
+        ),
         "mark-match" => format!("mark «{}» ~ «{}»", a("record"), a("case")),
         "marks-differ" => "none of the marks described was observed".into(),
         "number-match" => format!("{} number {} known to the family", a("field"), a("number")),
@@ -230,7 +262,13 @@ pub fn describe(r: &Reason) -> String {
     }
 }
 
-pub fn run_match(root: &Path, id: &str, limit: usize, json_out: bool, pass: &PassArgs) -> Result<ExitCode> {
+pub fn run_match(
+    root: &Path,
+    id: &str,
+    limit: usize,
+    json_out: bool,
+    pass: &PassArgs,
+) -> Result<ExitCode> {
     let session = Session::open(root, pass, Access::Read)?;
     let Some(r) = session.catalog.record(id)? else {
         bail!("no missing-person record {id:?}; `athar record list VAULT` shows the records");
@@ -253,7 +291,12 @@ pub fn run_match(root: &Path, id: &str, limit: usize, json_out: bool, pass: &Pas
             .map(|t| &t[..10.min(t.len())])
             .unwrap_or("-")
             .to_string();
-        println!("{:>3}. case {:<16} score {:>5.1}   documented {documented}", i + 1, c.case_id, c.score);
+        println!(
+            "{:>3}. case {:<16} score {:>5.1}   documented {documented}",
+            i + 1,
+            c.case_id,
+            c.score
+        );
         for reason in &c.reasons {
             println!("       {:+5.1}  {}", reason.weight, describe(reason));
         }

@@ -34,16 +34,21 @@ fn collection(tv: &TestVault) -> (PathBuf, Vec<athar_catalog::MissingPerson>) {
     assert_ok(&tv.ingest(&paths, &[]));
 
     let (observations, records) = demo_seed(&root.join("ground_truth.csv")).unwrap();
-    let numbered: std::collections::BTreeSet<String> = std::fs::read_to_string(root.join("ground_truth.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (!f[6].is_empty()).then(|| f[5].to_string())
-        })
-        .collect();
-    assert_eq!(observations.len(), numbered.len(), "one observation per numbered body");
+    let numbered: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(root.join("ground_truth.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (!f[6].is_empty()).then(|| f[5].to_string())
+            })
+            .collect();
+    assert_eq!(
+        observations.len(),
+        numbered.len(),
+        "one observation per numbered body"
+    );
     assert!(!records.is_empty());
     let mut vault = Vault::open(
         &tv.vault,
@@ -61,7 +66,14 @@ fn records_match_withdraw_and_survive_rebuild() {
     let (root, seeded) = collection(&tv);
     let cases = json_out(&tv.run("cases", &["--json"]));
     let cases = cases.as_array().unwrap();
-    assert!(cases.iter().filter(|c| !c["observations"].is_null()).count() >= 6, "observations are projected");
+    assert!(
+        cases
+            .iter()
+            .filter(|c| !c["observations"].is_null())
+            .count()
+            >= 6,
+        "observations are projected"
+    );
 
     // The first seeded record is the first numbered body's family's.
     let want = seeded[0].clone();
@@ -74,10 +86,16 @@ fn records_match_withdraw_and_survive_rebuild() {
     let branch = want.branch.clone().unwrap();
     let arabic: String = branch
         .chars()
-        .map(|c| c.to_digit(10).map_or(c, |d| char::from_u32(0x0660 + d).unwrap()))
+        .map(|c| {
+            c.to_digit(10)
+                .map_or(c, |d| char::from_u32(0x0660 + d).unwrap())
+        })
         .collect();
     obj.insert("branch".into(), serde_json::json!(arabic));
-    obj.insert("contact".into(), serde_json::json!("Umm Khaled, +963 944 000 111"));
+    obj.insert(
+        "contact".into(),
+        serde_json::json!("Umm Khaled, +963 944 000 111"),
+    );
     let life_photo = walk_first_jpeg(&root);
     obj.insert("photos".into(), serde_json::json!([life_photo]));
     let file = tv.dir.path().join("record.json");
@@ -93,7 +111,10 @@ fn records_match_withdraw_and_survive_rebuild() {
     assert_eq!(listed[0]["owner"], "cli");
     let dump = tv.run("catalog dump", &[]);
     assert_ok(&dump);
-    assert!(!String::from_utf8_lossy(&dump.stdout).contains("944 000 111"), "the contact is sealed");
+    assert!(
+        !String::from_utf8_lossy(&dump.stdout).contains("944 000 111"),
+        "the contact is sealed"
+    );
 
     // The true case comes first, with its reasons.
     let expected = cases
@@ -107,26 +128,46 @@ fn records_match_withdraw_and_survive_rebuild() {
     let m = json_out(&tv.run("match", &[&id, "--json", "--limit", "5"]));
     let first = &m["candidates"][0];
     assert_eq!(first["case_id"], expected.as_str(), "{m:#}");
-    let codes: Vec<&str> = first["reasons"].as_array().unwrap().iter().map(|r| r["detail"]["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"branch-match") && codes.contains(&"documented-after-arrest"), "{codes:?}");
+    let codes: Vec<&str> = first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["detail"]["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"branch-match") && codes.contains(&"documented-after-arrest"),
+        "{codes:?}"
+    );
     if !want.marks.is_empty() {
         assert!(codes.contains(&"mark-match"), "{codes:?}");
     }
     let plain = tv.run("match", &[&id]);
     assert_ok(&plain);
     let plain = String::from_utf8_lossy(&plain.stdout);
-    assert!(plain.contains(&expected) && plain.contains("as the family believes"), "{plain}");
+    assert!(
+        plain.contains(&expected) && plain.contains("as the family believes"),
+        "{plain}"
+    );
 
     // Rebuilding the catalogue keeps the record (it is not in the log) and everything else.
     let before = tv.run("catalog dump", &[]);
     assert_ok(&tv.run("catalog rebuild", &[]));
     let after = tv.run("catalog dump", &[]);
-    assert_eq!(String::from_utf8_lossy(&before.stdout), String::from_utf8_lossy(&after.stdout));
-    assert_eq!(json_out(&tv.run("record list", &["--json"]))[0]["id"], id.as_str());
+    assert_eq!(
+        String::from_utf8_lossy(&before.stdout),
+        String::from_utf8_lossy(&after.stdout)
+    );
+    assert_eq!(
+        json_out(&tv.run("record list", &["--json"]))[0]["id"],
+        id.as_str()
+    );
 
     // Withdrawal erases it; the log keeps two digests and nothing else of it.
     assert_ok(&tv.run("record withdraw", &[&id]));
-    assert_eq!(json_out(&tv.run("record list", &["--json"])), serde_json::json!([]));
+    assert_eq!(
+        json_out(&tv.run("record list", &["--json"])),
+        serde_json::json!([])
+    );
     let events = tv.log(&["--type", "ante-mortem record"]);
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["details"]["change"], "submitted");
@@ -134,13 +175,19 @@ fn records_match_withdraw_and_survive_rebuild() {
     let log_text = serde_json::to_string(&events).unwrap();
     assert!(!log_text.contains(&want.names_latin.given) && !log_text.contains(&id));
     let dump = String::from_utf8_lossy(&tv.run("catalog dump", &[]).stdout).to_string();
-    assert!(!dump.contains(&id), "nothing of the withdrawn record is left");
+    assert!(
+        !dump.contains(&id),
+        "nothing of the withdrawn record is left"
+    );
 }
 
 fn walk_first_jpeg(root: &Path) -> PathBuf {
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
@@ -158,10 +205,19 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let tv = TestVault::new();
     let file = tv.dir.path().join("bad.json");
     for (body, says) in [
-        (r#"{"names_latin": {"given": "Khaled"}, "arrest_date": "last spring"}"#, "arrest_date"),
-        (r#"{"names_latin": {"given": "Khaled"}, "brnach": "215"}"#, "brnach"),
+        (
+            r#"{"names_latin": {"given": "Khaled"}, "arrest_date": "last spring"}"#,
+            "arrest_date",
+        ),
+        (
+            r#"{"names_latin": {"given": "Khaled"}, "brnach": "215"}"#,
+            "brnach",
+        ),
         (r#"{"branch": "215"}"#, "name"),
-        (r#"{"names_latin": {"given": "Khaled"}, "photos": ["missing.jpg"]}"#, "missing.jpg"),
+        (
+            r#"{"names_latin": {"given": "Khaled"}, "photos": ["missing.jpg"]}"#,
+            "missing.jpg",
+        ),
         ("not json", "not JSON"),
     ] {
         std::fs::write(&file, body).unwrap();
@@ -169,7 +225,10 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
         assert!(!out.status.success(), "{body} was accepted");
         assert!(text(&out).contains(says), "{body}: {}", text(&out));
     }
-    assert_eq!(json_out(&tv.run("record list", &["--json"])), serde_json::json!([]));
+    assert_eq!(
+        json_out(&tv.run("record list", &["--json"])),
+        serde_json::json!([])
+    );
     assert!(tv.log(&["--type", "ante-mortem record"]).is_empty());
 
     let out = tv.run("match", &["0123456789abcdef0123456789abcdef"]);
@@ -177,5 +236,9 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     assert!(text(&out).contains("record list"), "{}", text(&out));
     let out = tv.run("record withdraw", &["0123456789abcdef0123456789abcdef"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("no missing-person record"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no missing-person record"),
+        "{}",
+        text(&out)
+    );
 }

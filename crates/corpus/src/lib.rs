@@ -303,7 +303,9 @@ fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64, seed: u64) -> String {
         p.shot.map_or(String::new(), |s| s.to_string()),
         traits.as_ref().map_or("", |t| t.sex).into(),
         traits.as_ref().map_or(String::new(), |t| t.age.to_string()),
-        traits.as_ref().map_or(String::new(), |t| t.marks.join("; ")),
+        traits
+            .as_ref()
+            .map_or(String::new(), |t| t.marks.join("; ")),
     ];
     let mut line = String::with_capacity(256);
     for (i, f) in fields.iter().enumerate() {

@@ -81,6 +81,9 @@ mod tests {
         assert!(all.iter().any(|t| t.sex == "female"));
         assert!(all.iter().all(|t| (15..65).contains(&t.age)));
         assert!(all.iter().filter(|t| !t.marks.is_empty()).count() > 150);
-        assert_ne!(all[..20], (0..20).map(|i| body_traits(2, i)).collect::<Vec<_>>()[..]);
+        assert_ne!(
+            all[..20],
+            (0..20).map(|i| body_traits(2, i)).collect::<Vec<_>>()[..]
+        );
     }
 }

@@ -257,7 +257,12 @@ fn mark_en(m: &Mark, variant: bool) -> String {
             )
         }
         MarkType::GoldTooth => return "gold tooth".into(),
-        MarkType::Surgical => (if variant { "surgical scar" } else { "operation scar" }).into(),
+        MarkType::Surgical => (if variant {
+            "surgical scar"
+        } else {
+            "operation scar"
+        })
+        .into(),
     };
     format!("{what} on the {side}{part}")
 }
@@ -408,7 +413,11 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         };
         let n_marks = pick(&mut rng, &[(0usize, 20), (1, 40), (2, 28), (3, 12)]);
         let marks: Vec<Mark> = (0..n_marks).map(|_| random_mark(&mut rng)).collect();
-        let observed: Vec<Mark> = marks.iter().copied().filter(|_| rng.gen_bool(0.85)).collect();
+        let observed: Vec<Mark> = marks
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.85))
+            .collect();
         let hospital = HOSPITALS[rng.gen_range(0..2)];
         let report = format!("{}/{}", rng.gen_range(1..9000), civil(documented).0);
         let (y, m, d) = civil(documented);
@@ -510,7 +519,12 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         let mut r = record_for(&mut rng, b.sex, b.age - (in_custody / 365) as u32, arrest);
         r.branch = Some(b.branch.to_string());
         // The marks the family knows and would describe.
-        let known: Vec<Mark> = b.marks.iter().copied().filter(|_| rng.gen_bool(0.85)).collect();
+        let known: Vec<Mark> = b
+            .marks
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.85))
+            .collect();
         r.marks = known.iter().map(|m| family_mark(&mut rng, m)).collect();
         if kind.facts_right() {
             match &b.observed {
@@ -548,7 +562,11 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
             RecordKind::CaseNotObserved => {}
             RecordKind::NotInArchive => {
                 // Someone else: same kind of facts, no body among the cases.
-                let other_sex = if rng.gen_bool(0.96) { Sex::Male } else { Sex::Female };
+                let other_sex = if rng.gen_bool(0.96) {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                };
                 let arrest = rng.gen_range(first - 200..last);
                 let age = rng.gen_range(18..60);
                 r = record_for(&mut rng, other_sex, age, arrest);
@@ -696,13 +714,23 @@ pub fn demo_seed(ground_truth_csv: &Path) -> Result<(Vec<EventDraft>, Vec<Missin
     let mut lines = text.lines();
     let header = parse_csv_line(lines.next().unwrap_or_default());
     let col = |name: &str| header.iter().position(|h| h == name);
-    let need = ["body_id", "detainee", "branch", "datetime_original", "sex", "age", "marks"];
+    let need = [
+        "body_id",
+        "detainee",
+        "branch",
+        "datetime_original",
+        "sex",
+        "age",
+        "marks",
+    ];
     let mut at = Vec::new();
     for n in need {
-        at.push(col(n).ok_or_else(|| CatalogError::InvalidRecord(format!(
-            "{}: no column {n:?}; regenerate the corpus with this version",
-            ground_truth_csv.display()
-        )))?);
+        at.push(col(n).ok_or_else(|| {
+            CatalogError::InvalidRecord(format!(
+                "{}: no column {n:?}; regenerate the corpus with this version",
+                ground_truth_csv.display()
+            ))
+        })?);
     }
     let mut seen = HashSet::new();
     let mut events = Vec::new();

@@ -276,7 +276,10 @@ impl CaseTable {
 
     /// The case with this id.
     pub fn find(&self, id: &str) -> Option<&CaseFacts> {
-        self.text.iter().position(|t| t.id == id).map(|i| &self.cases[i])
+        self.text
+            .iter()
+            .position(|t| t.id == id)
+            .map(|i| &self.cases[i])
     }
 
     /// The marks observed on a case.
@@ -350,7 +353,11 @@ pub struct Query {
 
 impl Query {
     pub fn new(r: &MissingPerson, table: &CaseTable) -> Query {
-        let branch_text = r.branch.as_deref().map(fold_branch).filter(|b| !b.is_empty());
+        let branch_text = r
+            .branch
+            .as_deref()
+            .map(fold_branch)
+            .filter(|b| !b.is_empty());
         Query {
             branch: branch_text
                 .as_ref()
@@ -423,7 +430,13 @@ impl Sink {
         }
     }
 
-    pub fn add(&mut self, signal: Signal, weight: f64, code: &str, args: impl FnOnce() -> Vec<(&'static str, String)>) {
+    pub fn add(
+        &mut self,
+        signal: Signal,
+        weight: f64,
+        code: &str,
+        args: impl FnOnce() -> Vec<(&'static str, String)>,
+    ) {
         self.total += weight;
         if self.explain {
             self.reasons.push(Reason {
@@ -455,11 +468,16 @@ impl Scorer for BranchScorer {
         }
         let have = || t.text(c).branch.clone().unwrap_or_default();
         if want == c.branch {
-            out.add(Signal::Branch, 2.0, "branch-match", || vec![("branch", have())]);
+            out.add(Signal::Branch, 2.0, "branch-match", || {
+                vec![("branch", have())]
+            });
         } else {
             // Families are often told the wrong branch, and detainees moved between them.
             out.add(Signal::Branch, -1.0, "branch-differs", || {
-                vec![("record", q.branch_text.clone().unwrap_or_default()), ("case", have())]
+                vec![
+                    ("record", q.branch_text.clone().unwrap_or_default()),
+                    ("case", have()),
+                ]
             });
         }
     }
@@ -479,7 +497,10 @@ impl Scorer for DatesScorer {
         let args = || {
             vec![
                 ("arrest", q.arrest_text.clone().unwrap_or_default()),
-                ("documented", t.text(c).documented.clone().unwrap_or_default()),
+                (
+                    "documented",
+                    t.text(c).documented.clone().unwrap_or_default(),
+                ),
             ]
         };
         if doc < first {
@@ -514,10 +535,15 @@ impl Scorer for SexScorer {
             return;
         };
         if want == have {
-            out.add(Signal::Sex, 0.5, "sex-match", || vec![("sex", have.as_str().into())]);
+            out.add(Signal::Sex, 0.5, "sex-match", || {
+                vec![("sex", have.as_str().into())]
+            });
         } else {
             out.add(Signal::Sex, -6.0, "sex-differs", || {
-                vec![("record", want.as_str().into()), ("case", have.as_str().into())]
+                vec![
+                    ("record", want.as_str().into()),
+                    ("case", have.as_str().into()),
+                ]
             });
         }
     }
@@ -556,7 +582,12 @@ impl Scorer for AgeScorer {
         } else if gap <= 3.0 {
             out.add(Signal::Age, 0.5, "age-near-range", args);
         } else {
-            out.add(Signal::Age, -(gap * 0.4).min(4.0), "age-outside-range", args);
+            out.add(
+                Signal::Age,
+                -(gap * 0.4).min(4.0),
+                "age-outside-range",
+                args,
+            );
         }
     }
 }
@@ -719,7 +750,9 @@ impl Matcher {
                 continue;
             }
             let id = table.id(c);
-            let at = best.partition_point(|(s, j)| *s > score || (*s == score && table.text[*j].id.as_str() < id));
+            let at = best.partition_point(|(s, j)| {
+                *s > score || (*s == score && table.text[*j].id.as_str() < id)
+            });
             best.insert(at, (score, i));
             best.truncate(limit);
         }
@@ -729,7 +762,12 @@ impl Matcher {
     }
 
     /// Rank against the catalogue's cases (read through the shared cache).
-    pub fn rank(&self, cat: &SqliteCatalog, r: &MissingPerson, limit: usize) -> Result<Vec<Candidate>> {
+    pub fn rank(
+        &self,
+        cat: &SqliteCatalog,
+        r: &MissingPerson,
+        limit: usize,
+    ) -> Result<Vec<Candidate>> {
         let table = cached_table(cat)?;
         Ok(self.rank_table(&table, r, limit))
     }
@@ -804,10 +842,22 @@ mod tests {
     fn day_numbers_and_spans() {
         assert_eq!(day_number(1970, 1, 1), 0);
         assert_eq!(day_number(2012, 3, 1) - day_number(2012, 2, 28), 2);
-        assert_eq!(day_span("2012"), Some((day_number(2012, 1, 1), day_number(2012, 12, 31))));
-        assert_eq!(day_span("2012-02"), Some((day_number(2012, 2, 1), day_number(2012, 2, 29))));
-        assert_eq!(day_span("٢٠١٢-٠٥-٠٣").map(|s| s.0), Some(day_number(2012, 5, 3)));
-        assert_eq!(day_span("2012-05-03T10:11:12").map(|s| s.0), Some(day_number(2012, 5, 3)));
+        assert_eq!(
+            day_span("2012"),
+            Some((day_number(2012, 1, 1), day_number(2012, 12, 31)))
+        );
+        assert_eq!(
+            day_span("2012-02"),
+            Some((day_number(2012, 2, 1), day_number(2012, 2, 29)))
+        );
+        assert_eq!(
+            day_span("٢٠١٢-٠٥-٠٣").map(|s| s.0),
+            Some(day_number(2012, 5, 3))
+        );
+        assert_eq!(
+            day_span("2012-05-03T10:11:12").map(|s| s.0),
+            Some(day_number(2012, 5, 3))
+        );
         assert_eq!(day_span("May 2012"), None);
     }
 }

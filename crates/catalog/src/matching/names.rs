@@ -110,7 +110,10 @@ pub fn words(s: &str) -> Vec<String> {
             };
             Some((j, n))
         };
-        if w == "عبد" || w == "ابو" || ABU_FORMS.contains(&w) || (!arabic && w == "abd")
+        if w == "عبد"
+            || w == "ابو"
+            || ABU_FORMS.contains(&w)
+            || (!arabic && w == "abd")
             || (!arabic && ABD_PREFIXES.contains(&w))
         {
             if let Some((j, n)) = next_name(i + 1) {
@@ -132,8 +135,8 @@ pub fn words(s: &str) -> Vec<String> {
             continue;
         }
         // "... al-Din" / "الدين" joins the word before it.
-        let is_din = matches!(w, "din" | "deen" | "dine" | "الدين" | "دين")
-            || DIN_SUFFIXES.contains(&w);
+        let is_din =
+            matches!(w, "din" | "deen" | "dine" | "الدين" | "دين") || DIN_SUFFIXES.contains(&w);
         if is_din && !out.is_empty() {
             let last = out.pop().expect("checked");
             out.push(format!("{last}{}", if arabic { "دين" } else { "din" }));
@@ -361,9 +364,21 @@ mod tests {
 
     #[test]
     fn common_names_meet_across_scripts() {
-        all_same(&["Abdulrahman", "Abd al-Rahman", "عبد الرحمن", "عبدالرحمن", "Abdel Rahman", "Abdelrahman", "Abd el-Rahman", "Abdurrahman", "ʿAbd al-Raḥmān"]);
+        all_same(&[
+            "Abdulrahman",
+            "Abd al-Rahman",
+            "عبد الرحمن",
+            "عبدالرحمن",
+            "Abdel Rahman",
+            "Abdelrahman",
+            "Abd el-Rahman",
+            "Abdurrahman",
+            "ʿAbd al-Raḥmān",
+        ]);
         all_same(&["Yousef", "Youssef", "Yusuf", "يوسف", "Yousuf", "Yosef"]);
-        all_same(&["Hussein", "Husayn", "حسين", "Hussain", "Husein", "Houssein", "Hussayn"]);
+        all_same(&[
+            "Hussein", "Husayn", "حسين", "Hussain", "Husein", "Houssein", "Hussayn",
+        ]);
         all_same(&["Khaled", "Khalid", "خالد", "Khâlid", "Khaaled"]);
         all_same(&["Ahmad", "Ahmed", "أحمد", "احمد", "إحمد"]);
         all_same(&["Abdullah", "Abdallah", "Abdalla", "عبد الله", "عبدالله"]);
@@ -382,7 +397,13 @@ mod tests {
         all_same(&["Marwan", "مروان"]);
         all_same(&["Wael", "وائل"]);
         all_same(&["Abu Bakr", "Abou Bakr", "أبو بكر", "ابو بكر", "Abu-Bakr"]);
-        all_same(&["Nour al-Din", "Nureddin", "Nour Eddine", "نور الدين", "Noureddin"]);
+        all_same(&[
+            "Nour al-Din",
+            "Nureddin",
+            "Nour Eddine",
+            "نور الدين",
+            "Noureddin",
+        ]);
         all_same(&["al-Halabi", "Al Halabi", "el-Halabi", "الحلبي", "Halabi"]);
     }
 
@@ -415,7 +436,10 @@ mod tests {
 
     #[test]
     fn prefixes_and_compounds_become_one_word() {
-        assert_eq!(words("Abd al-Rahman al-Halabi"), vec!["abdrahman", "halabi"]);
+        assert_eq!(
+            words("Abd al-Rahman al-Halabi"),
+            vec!["abdrahman", "halabi"]
+        );
         assert_eq!(words("عبد الرحمن الحلبي"), vec!["عبدرحمن", "حلبي"]);
         assert_eq!(words("Abou Ahmad"), vec!["abuahmad"]);
         assert_eq!(latin_key("Mohammed Khaled al-Hussein"), "mhmd khld hsn");
