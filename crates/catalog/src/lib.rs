@@ -14,16 +14,16 @@ mod sqlite;
 
 use serde::Serialize;
 
-pub use photos::{
-    exif_time, CaseFilter, CaseRow, Pending, PhotoRow, Photos, Stats, GROUPING, METADATA_EXTRACTION,
-};
 pub use observations::{
     candidate_event, identification_event, informed_event, merge_event, observation_event,
     split_event, CaseObservations, Observations,
 };
+pub use photos::{
+    exif_time, CaseFilter, CaseRow, Pending, PhotoRow, Photos, Stats, GROUPING, METADATA_EXTRACTION,
+};
 pub use projection::{catch_up, rebuild};
 pub use records::{
-    open_contact, record_digest, record_event, search_records, seal_contact, MissingPerson,
+    open_contact, record_digest, record_event, seal_contact, search_records, MissingPerson,
     PersonNames, RecordChange, Records, SealedContact, Sex,
 };
 pub use sqlite::SqliteCatalog;

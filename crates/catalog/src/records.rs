@@ -7,7 +7,6 @@
 //! digest of the record at each change ([`record_event`]), enough to show later that a given
 //! record existed unchanged at a time, and nothing that reveals it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use hmac::{KeyInit, Mac};
@@ -71,7 +70,7 @@ impl Sex {
 
 /// A person's names as Syrian documents give them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PersonNames {
     pub given: String,
     pub father: String,
@@ -95,8 +94,9 @@ impl PersonNames {
 }
 
 /// An ante-mortem record: what a family knows of the person they are looking for.
+/// Unknown fields are refused, so a misspelt field is an error rather than silently lost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MissingPerson {
     /// 128 random bits, lowercase hex.
     pub id: String,
@@ -204,7 +204,9 @@ pub fn fold_number(s: &str) -> String {
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '/' || *c == '-')
         .collect();
-    let kept = kept.trim_matches(|c| c == '/' || c == '-').replace('-', "/");
+    let kept = kept
+        .trim_matches(|c| c == '/' || c == '-')
+        .replace('-', "/");
     let t = kept.trim_start_matches('0');
     if t.is_empty() && !kept.is_empty() {
         "0".into()
@@ -391,9 +393,7 @@ impl SqliteCatalog {
 
     fn record_list(&self, sql: &str, args: &[&str]) -> Result<Vec<MissingPerson>> {
         let mut stmt = self.conn().prepare(sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-            parse_body(r.get(0)?)
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| parse_body(r.get(0)?))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -498,40 +498,53 @@ impl Records for SqliteCatalog {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordHit {
     pub record: MissingPerson,
-    /// Share of the query's name parts found among the record's names, 0..1.
+    /// How surely the record's names are the query's, 0..1: 1 when every word of the query is
+    /// one of the record's names in the same script; less across scripts or out of order.
     pub score: f64,
 }
 
 /// Find records by name, in Arabic script or Latin letters, whatever the spelling:
 /// every word of the query must meet one of the record's names (see
-/// [`crate::matching::names`]); records meeting more of them, in order, come first.
+/// [`crate::matching::names`]); surer and in-order matches come first.
 pub fn search_records(records: &dyn Records, query: &str) -> Result<Vec<RecordHit>> {
     use crate::matching::names;
-    let wanted = names::name_keys(query);
+    let wanted = names::words(query);
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
     let mut hits = Vec::new();
     for r in records.all_records()? {
-        let mut have: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, part) in r
+        // (part index, word) of every name word of the record, both scripts.
+        let have: Vec<(usize, String)> = r
             .names_ar
             .parts()
             .iter()
             .chain(r.names_latin.parts().iter())
             .enumerate()
-        {
-            for k in names::name_keys(part) {
-                have.entry(k).or_insert(i % 4);
+            .flat_map(|(i, part)| names::words(part).into_iter().map(move |w| (i % 4, w)))
+            .collect();
+        let mut total = 0.0;
+        let mut parts = Vec::new();
+        for q in &wanted {
+            let best = have
+                .iter()
+                .map(|(i, w)| (names::word_similarity(q, w), *i))
+                .filter(|(s, _)| *s > 0.0)
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+            match best {
+                Some((s, i)) => {
+                    total += s;
+                    parts.push(i);
+                }
+                None => break,
             }
         }
-        let found: Vec<usize> = wanted.iter().filter_map(|k| have.get(k).copied()).collect();
-        if found.len() < wanted.len() {
+        if parts.len() < wanted.len() {
             continue;
         }
         // Words given in the order of the record's parts (given, father, family) rank first.
-        let in_order = found.windows(2).all(|w| w[0] <= w[1]);
-        let score = if in_order { 1.0 } else { 0.9 };
+        let in_order = parts.windows(2).all(|w| w[0] <= w[1]);
+        let score = total / wanted.len() as f64 * if in_order { 1.0 } else { 0.9 };
         hits.push(RecordHit { record: r, score });
     }
     hits.sort_by(|a, b| {

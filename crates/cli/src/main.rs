@@ -5,6 +5,7 @@ mod cases;
 mod demo;
 mod ingest;
 mod inspect;
+mod matching;
 mod output;
 mod passphrase;
 mod proofs;
@@ -283,6 +284,25 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Missing-person records from families: add, list, withdraw.
+    Record {
+        #[command(subcommand)]
+        action: matching::RecordAction,
+    },
+    /// Rank the cases that might be the person of a missing-person record, with reasons
+    /// (branch, dates, sex, age, distinguishing marks, known numbers).
+    Match {
+        vault: PathBuf,
+        /// The record's id (`athar record list VAULT` shows them).
+        record: String,
+        /// How many candidates to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Generate a synthetic collection and run the whole pipeline on it.
     Demo {
         /// Where to put the demo (default: a new directory under the system temp dir).
@@ -485,6 +505,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             no_serve,
             listen,
         } => demo::run(dir, bodies, seed, (!no_serve).then_some(listen)),
+        Command::Record { action } => matching::record(action),
+        Command::Match {
+            vault,
+            record,
+            limit,
+            json,
+            pass,
+        } => matching::run_match(&vault, &record, limit, json, &pass),
         Command::DemoCorpus {
             dir,
             bodies,

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use zeroize::Zeroizing;
 
 use athar_catalog::matching::Candidate;
-use athar_catalog::{catch_up, MissingPerson, SqliteCatalog};
+use athar_catalog::{catch_up, CaseFilter, CaseRow, MissingPerson, Photos, SqliteCatalog};
 use athar_vault::{Access, EventDraft, SecretString, SignedEvent, Vault, VaultError};
 
 use crate::auth::Limiter;
@@ -97,6 +97,78 @@ type CandidateKey = (String, u64);
 /// Per record id: the key it was ranked under, and its candidates.
 type CandidateCache = HashMap<String, (CandidateKey, Arc<Vec<Candidate>>)>;
 
+/// Every case in memory, for search: the catalogue has no index on the numbers, and a
+/// family's search must not scan 50,000 encrypted rows. Rebuilt when the log grows.
+pub struct CaseIndex {
+    seq: u64,
+    rows: Vec<CaseRow>,
+    by_number: HashMap<String, Vec<usize>>,
+}
+
+impl CaseIndex {
+    fn load(cat: &SqliteCatalog) -> Result<CaseIndex> {
+        let seq = athar_catalog::Catalog::last_seq(cat)?;
+        let rows = cat.cases(&CaseFilter::default())?;
+        let mut by_number: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            let mut keys = vec![
+                r.detainee.clone(),
+                r.report.clone(),
+                r.report.as_ref().map(|x| x.replace('/', "-")),
+            ];
+            keys.dedup();
+            for k in keys.into_iter().flatten() {
+                by_number.entry(k).or_default().push(i);
+            }
+        }
+        Ok(CaseIndex {
+            seq,
+            rows,
+            by_number,
+        })
+    }
+
+    /// The same answers as the catalogue's `cases(filter)`, in the same order.
+    pub fn search(&self, f: &CaseFilter) -> Vec<CaseRow> {
+        let keep = |r: &CaseRow| {
+            let eq = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
+            eq(&f.branch, &r.branch)
+                && eq(&f.hospital, &r.hospital)
+                && f.status.as_ref().is_none_or(|s| *s == r.status)
+                && f.from
+                    .as_ref()
+                    .is_none_or(|from| r.first_taken.as_ref().is_some_and(|t| t >= from))
+                && f.to.as_ref().is_none_or(|to| {
+                    r.first_taken
+                        .as_ref()
+                        .is_some_and(|t| &t[..t.len().min(10)] <= to.as_str())
+                })
+        };
+        let limit = f.limit.unwrap_or(u64::MAX) as usize;
+        match &f.number {
+            Some(n) => self
+                .by_number
+                .get(n)
+                .map(|ix| {
+                    ix.iter()
+                        .map(|&i| &self.rows[i])
+                        .filter(|r| keep(r))
+                        .take(limit)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => self
+                .rows
+                .iter()
+                .filter(|r| keep(r))
+                .take(limit)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 pub struct App {
     pub root: PathBuf,
     pub options: Options,
@@ -110,6 +182,7 @@ pub struct App {
     identity: age::x25519::Identity,
     candidates: Mutex<CandidateCache>,
     pub(crate) label_crops: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    case_index: Mutex<Option<Arc<CaseIndex>>>,
 }
 
 impl App {
@@ -144,6 +217,7 @@ impl App {
             options,
             candidates: Mutex::new(HashMap::new()),
             label_crops: Mutex::new(HashMap::new()),
+            case_index: Mutex::new(None),
         })
     }
 
@@ -207,6 +281,24 @@ impl App {
         }
         cache.insert(record.id.clone(), (key, ranked.clone()));
         Ok(ranked)
+    }
+
+    /// Search cases through the in-memory index, reloading it when the log has grown.
+    pub fn search_cases(&self, f: &CaseFilter) -> Result<Vec<CaseRow>> {
+        let cat = self.catalogs.get();
+        let seq = athar_catalog::Catalog::last_seq(&*cat)?;
+        let mut slot = self.case_index.lock().expect("index lock");
+        let index = match slot.as_ref() {
+            Some(ix) if ix.seq == seq => ix.clone(),
+            _ => {
+                let ix = Arc::new(CaseIndex::load(&cat)?);
+                *slot = Some(ix.clone());
+                ix
+            }
+        };
+        drop(slot);
+        drop(cat);
+        Ok(index.search(f))
     }
 
     pub fn forget_candidates(&self, record_id: &str) {

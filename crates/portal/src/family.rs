@@ -6,7 +6,7 @@ use maud::{html, Markup};
 
 use athar_catalog::matching::Candidate;
 use athar_catalog::{
-    record_digest, record_event, seal_contact, CaseFilter, MissingPerson, PersonNames, Photos,
+    record_digest, record_event, seal_contact, CaseFilter, MissingPerson, PersonNames,
     RecordChange, Records, Sex,
 };
 
@@ -450,7 +450,7 @@ pub fn search(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         || filter.from.is_some()
         || filter.to.is_some();
     let cases = if asked {
-        app.catalogs.get().cases(&filter)?
+        app.search_cases(&filter)?
     } else {
         Vec::new()
     };

@@ -317,3 +317,64 @@ fn investigators_unblurred_views_are_counted_and_capped() {
     // The audit page shows the exposure per day.
     assert!(admin.get("/audit").body.contains("i@test"));
 }
+
+#[test]
+fn the_search_index_answers_as_the_catalogue_does() {
+    use athar_catalog::{CaseFilter, Photos};
+    let portal = Portal::start(400);
+    let all = portal
+        .app
+        .catalogs
+        .get()
+        .cases(&CaseFilter::default())
+        .unwrap();
+    let mut filters = vec![CaseFilter {
+        branch: Some("215".into()),
+        from: Some("2012-01-01".into()),
+        to: Some("2012-06-30".into()),
+        ..Default::default()
+    }];
+    for c in all.iter().step_by(37) {
+        filters.push(CaseFilter {
+            number: c.detainee.clone(),
+            ..Default::default()
+        });
+        filters.push(CaseFilter {
+            number: c.report.clone(),
+            branch: c.branch.clone(),
+            ..Default::default()
+        });
+        filters.push(CaseFilter {
+            status: Some(c.status.clone()),
+            to: c.first_taken.as_ref().map(|t| t[..10].to_string()),
+            limit: Some(20),
+            ..Default::default()
+        });
+    }
+    let mut hits = 0;
+    for f in &filters {
+        let want = portal.app.catalogs.get().cases(f).unwrap();
+        assert_eq!(portal.app.search_cases(f).unwrap(), want, "{f:?}");
+        hits += want.len();
+    }
+    assert!(hits > filters.len(), "the filters found almost nothing");
+    // Through the page, with Arabic-Indic digits.
+    let (mut f, _) = portal.signed_in(Role::Family, "f@test");
+    let c = all.iter().find(|c| c.detainee.is_some()).unwrap();
+    let d: String = c
+        .detainee
+        .clone()
+        .unwrap()
+        .chars()
+        .map(|ch| char::from_u32(0x0660 + ch.to_digit(10).unwrap()).unwrap())
+        .collect();
+    let page = f.get(&format!(
+        "/search?number={}",
+        d.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+    ));
+    assert!(
+        page.body.contains(&format!("/cases/{}", c.id)),
+        "search by Arabic-Indic digits did not find {}",
+        c.id
+    );
+}

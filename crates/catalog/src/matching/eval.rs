@@ -38,6 +38,8 @@ pub enum RecordKind {
     WrongAge,
     /// No marks (the family knows none, or the body shows none).
     NoMarks,
+    /// The case has no observations (no sex, age or marks recorded).
+    CaseNotObserved,
     /// The person is not among the cases.
     NotInArchive,
 }
@@ -51,6 +53,7 @@ impl RecordKind {
             RecordKind::NoDates => "no arrest date",
             RecordKind::WrongAge => "age 10-20 years off",
             RecordKind::NoMarks => "no marks",
+            RecordKind::CaseNotObserved => "case not observed",
             RecordKind::NotInArchive => "not in the archive",
         }
     }
@@ -254,7 +257,12 @@ fn mark_en(m: &Mark, variant: bool) -> String {
             )
         }
         MarkType::GoldTooth => return "gold tooth".into(),
-        MarkType::Surgical => (if variant { "surgical scar" } else { "operation scar" }).into(),
+        MarkType::Surgical => (if variant {
+            "surgical scar"
+        } else {
+            "operation scar"
+        })
+        .into(),
     };
     format!("{what} on the {side}{part}")
 }
@@ -373,11 +381,11 @@ struct Body {
     sex: Sex,
     age: u32,
     marks: Vec<Mark>,
-    /// The marks the investigator saw and wrote down.
-    observed: Vec<Mark>,
+    /// The marks the investigator saw and wrote down (`None`: no observations).
+    observed: Option<Vec<Mark>>,
 }
 
-/// `n_cases` cases and about one record for every five cases (at least 200), from `seed`.
+/// `n_cases` cases and two records for every five cases (at least 200), from `seed`.
 pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
     let mut rng = StdRng::seed_from_u64(seed);
     let first = crate::matching::day_number(2011, 5, 1);
@@ -405,7 +413,11 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         };
         let n_marks = pick(&mut rng, &[(0usize, 20), (1, 40), (2, 28), (3, 12)]);
         let marks: Vec<Mark> = (0..n_marks).map(|_| random_mark(&mut rng)).collect();
-        let observed: Vec<Mark> = marks.iter().copied().filter(|_| rng.gen_bool(0.85)).collect();
+        let observed: Vec<Mark> = marks
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.85))
+            .collect();
         let hospital = HOSPITALS[rng.gen_range(0..2)];
         let report = format!("{}/{}", rng.gen_range(1..9000), civil(documented).0);
         let (y, m, d) = civil(documented);
@@ -444,7 +456,7 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
             objects: vec![sha],
             details: g,
         });
-        if rng.gen_bool(0.9) {
+        let observed = if rng.gen_bool(0.9) {
             let estimate = age as i32 + rng.gen_range(-3..=3);
             let width = rng.gen_range(4..=6);
             let obs = Observations {
@@ -465,7 +477,10 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
                 notes: String::new(),
             };
             drafts.push(observation_event(&case, &obs));
-        }
+            Some(observed)
+        } else {
+            None
+        };
         bodies.push(Body {
             case,
             branch,
@@ -478,7 +493,7 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         });
     }
 
-    let n_records = (n_cases / 5).max(200).min(n_cases);
+    let n_records = (n_cases * 2 / 5).max(200).min(n_cases);
     let mut records = Vec::with_capacity(n_records);
     let mut kinds = Vec::with_capacity(n_records);
     let mut order: Vec<usize> = (0..bodies.len()).collect();
@@ -504,12 +519,20 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
         let mut r = record_for(&mut rng, b.sex, b.age - (in_custody / 365) as u32, arrest);
         r.branch = Some(b.branch.to_string());
         // The marks the family knows and would describe.
-        let known: Vec<Mark> = b.marks.iter().copied().filter(|_| rng.gen_bool(0.85)).collect();
+        let known: Vec<Mark> = b
+            .marks
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.85))
+            .collect();
         r.marks = known.iter().map(|m| family_mark(&mut rng, m)).collect();
-        let shows_a_known_mark = known.iter().any(|m| b.observed.contains(m));
-        if kind.facts_right() && !shows_a_known_mark {
-            // The body shows none of the marks the family knows: a missing fact.
-            kind = RecordKind::NoMarks;
+        if kind.facts_right() {
+            match &b.observed {
+                None => kind = RecordKind::CaseNotObserved,
+                // The body shows none of the marks the family knows: a missing fact.
+                Some(seen) if !known.iter().any(|m| seen.contains(m)) => kind = RecordKind::NoMarks,
+                Some(_) => {}
+            }
         }
         let mut truth = Some(b.case.clone());
         match kind {
@@ -536,9 +559,14 @@ pub fn synthetic(n_cases: usize, seed: u64) -> Synthetic {
                 r.age_at_arrest = Some(if a > 30 { a - off } else { a + off });
             }
             RecordKind::NoMarks => r.marks.clear(),
+            RecordKind::CaseNotObserved => {}
             RecordKind::NotInArchive => {
                 // Someone else: same kind of facts, no body among the cases.
-                let other_sex = if rng.gen_bool(0.96) { Sex::Male } else { Sex::Female };
+                let other_sex = if rng.gen_bool(0.96) {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                };
                 let arrest = rng.gen_range(first - 200..last);
                 let age = rng.gen_range(18..60);
                 r = record_for(&mut rng, other_sex, age, arrest);
@@ -686,13 +714,23 @@ pub fn demo_seed(ground_truth_csv: &Path) -> Result<(Vec<EventDraft>, Vec<Missin
     let mut lines = text.lines();
     let header = parse_csv_line(lines.next().unwrap_or_default());
     let col = |name: &str| header.iter().position(|h| h == name);
-    let need = ["body_id", "detainee", "branch", "datetime_original", "sex", "age", "marks"];
+    let need = [
+        "body_id",
+        "detainee",
+        "branch",
+        "datetime_original",
+        "sex",
+        "age",
+        "marks",
+    ];
     let mut at = Vec::new();
     for n in need {
-        at.push(col(n).ok_or_else(|| CatalogError::InvalidRecord(format!(
-            "{}: no column {n:?}; regenerate the corpus with this version",
-            ground_truth_csv.display()
-        )))?);
+        at.push(col(n).ok_or_else(|| {
+            CatalogError::InvalidRecord(format!(
+                "{}: no column {n:?}; regenerate the corpus with this version",
+                ground_truth_csv.display()
+            ))
+        })?);
     }
     let mut seen = HashSet::new();
     let mut events = Vec::new();

@@ -13,22 +13,120 @@ use super::names::normalize_ar;
 /// (concept, the words that say it). Arabic words in normalised spelling (see
 /// [`normalize_ar`]), Latin ones in lowercase without accents.
 const LEXICON: &[(&str, &[&str])] = &[
-    ("scar", &["scar", "scarred", "cicatrice", "narbe", "ندبه", "ندب", "جرح", "اثر"]),
-    ("burn", &["burn", "burnt", "burned", "brulure", "verbrennung", "حرق", "حروق", "كي"]),
-    ("tattoo", &["tattoo", "tatoo", "tatouage", "tatowierung", "tattowierung", "وشم", "وشوم", "تاتو"]),
+    (
+        "scar",
+        &[
+            "scar",
+            "scarred",
+            "cicatrice",
+            "narbe",
+            "ندبه",
+            "ندب",
+            "جرح",
+            "اثر",
+        ],
+    ),
+    (
+        "burn",
+        &[
+            "burn",
+            "burnt",
+            "burned",
+            "brulure",
+            "verbrennung",
+            "حرق",
+            "حروق",
+            "كي",
+        ],
+    ),
+    (
+        "tattoo",
+        &[
+            "tattoo",
+            "tatoo",
+            "tatouage",
+            "tatowierung",
+            "tattowierung",
+            "وشم",
+            "وشوم",
+            "تاتو",
+        ],
+    ),
     ("mole", &["mole", "شامه", "خال", "grain", "leberfleck"]),
-    ("birthmark", &["birthmark", "وحمه", "muttermal", "naissance"]),
-    ("missing", &["missing", "amputated", "amputee", "lost", "مبتور", "مقطوع", "مفقود", "ناقص", "manquant", "ampute", "fehlend", "fehlt"]),
-    ("surgery", &["surgical", "surgery", "operation", "operated", "عمليه", "جراحي", "جراحيه", "chirurgical", "operatoire", "ops", "operationsnarbe"]),
-    ("fracture", &["fracture", "fractured", "broken", "كسر", "مكسور", "gebrochen", "bruch"]),
+    (
+        "birthmark",
+        &["birthmark", "وحمه", "muttermal", "naissance"],
+    ),
+    (
+        "missing",
+        &[
+            "missing",
+            "amputated",
+            "amputee",
+            "lost",
+            "مبتور",
+            "مقطوع",
+            "مفقود",
+            "ناقص",
+            "manquant",
+            "ampute",
+            "fehlend",
+            "fehlt",
+        ],
+    ),
+    (
+        "surgery",
+        &[
+            "surgical",
+            "surgery",
+            "operation",
+            "operated",
+            "عمليه",
+            "جراحي",
+            "جراحيه",
+            "chirurgical",
+            "operatoire",
+            "ops",
+            "operationsnarbe",
+        ],
+    ),
+    (
+        "fracture",
+        &[
+            "fracture",
+            "fractured",
+            "broken",
+            "كسر",
+            "مكسور",
+            "gebrochen",
+            "bruch",
+        ],
+    ),
     ("gold", &["gold", "golden", "ذهب", "ذهبي", "ذهبيه", "dore"]),
-    ("left", &["left", "يسار", "يسري", "ايسر", "شمال", "gauche", "links", "linke", "linken", "linker"]),
-    ("right", &["right", "يمين", "يمني", "ايمن", "droit", "droite", "rechts", "rechte", "rechten", "rechter"]),
-    ("arm", &["arm", "arms", "upper", "ذراع", "زند", "bras", "oberarm"]),
+    (
+        "left",
+        &[
+            "left", "يسار", "يسري", "ايسر", "شمال", "gauche", "links", "linke", "linken", "linker",
+        ],
+    ),
+    (
+        "right",
+        &[
+            "right", "يمين", "يمني", "ايمن", "droit", "droite", "rechts", "rechte", "rechten",
+            "rechter",
+        ],
+    ),
+    (
+        "arm",
+        &["arm", "arms", "upper", "ذراع", "زند", "bras", "oberarm"],
+    ),
     ("forearm", &["forearm", "ساعد", "avant", "unterarm"]),
     ("hand", &["hand", "يد", "كف", "main"]),
     ("wrist", &["wrist", "معصم", "رسغ", "poignet", "handgelenk"]),
-    ("finger", &["finger", "اصبع", "اصابع", "بنصر", "خنصر", "doigt"]),
+    (
+        "finger",
+        &["finger", "اصبع", "اصابع", "بنصر", "خنصر", "doigt"],
+    ),
     ("leg", &["leg", "ساق", "رجل", "jambe", "bein"]),
     ("thigh", &["thigh", "فخذ", "cuisse", "oberschenkel"]),
     ("knee", &["knee", "ركبه", "genou", "knie"]),
@@ -36,7 +134,10 @@ const LEXICON: &[(&str, &[&str])] = &[
     ("shoulder", &["shoulder", "كتف", "epaule", "schulter"]),
     ("chest", &["chest", "صدر", "poitrine", "brust"]),
     ("back", &["back", "ظهر", "dos", "rucken"]),
-    ("abdomen", &["abdomen", "belly", "stomach", "بطن", "ventre", "bauch"]),
+    (
+        "abdomen",
+        &["abdomen", "belly", "stomach", "بطن", "ventre", "bauch"],
+    ),
     ("face", &["face", "وجه", "visage", "gesicht"]),
     ("cheek", &["cheek", "خد", "وجنه", "joue", "wange"]),
     ("forehead", &["forehead", "جبين", "جبهه", "front", "stirn"]),
@@ -47,15 +148,24 @@ const LEXICON: &[(&str, &[&str])] = &[
     ("lip", &["lip", "شفه", "levre", "lippe"]),
     ("nose", &["nose", "انف", "nez", "nase"]),
     ("ear", &["ear", "اذن", "oreille", "ohr"]),
-    ("tooth", &["tooth", "teeth", "سن", "اسنان", "ضرس", "dent", "zahn"]),
+    (
+        "tooth",
+        &["tooth", "teeth", "سن", "اسنان", "ضرس", "dent", "zahn"],
+    ),
     ("heart", &["heart", "قلب", "coeur", "herz"]),
     ("bird", &["bird", "طير", "طائر", "عصفور", "oiseau", "vogel"]),
     ("eagle", &["eagle", "نسر", "عقاب", "aigle", "adler"]),
     ("anchor", &["anchor", "مرساه", "ancre", "anker"]),
     ("star", &["star", "نجمه", "نجم", "etoile", "stern"]),
-    ("rose", &["rose", "flower", "ورده", "زهره", "fleur", "blume"]),
+    (
+        "rose",
+        &["rose", "flower", "ورده", "زهره", "fleur", "blume"],
+    ),
     ("sword", &["sword", "سيف", "epee", "schwert"]),
-    ("crescent", &["crescent", "moon", "هلال", "قمر", "croissant", "halbmond"]),
+    (
+        "crescent",
+        &["crescent", "moon", "هلال", "قمر", "croissant", "halbmond"],
+    ),
     ("name", &["name", "اسم", "nom", "initials", "حروف"]),
     ("dot", &["dot", "dots", "نقطه", "نقاط", "point"]),
     ("line", &["line", "lines", "خط", "خطوط", "ligne", "linie"]),
@@ -63,13 +173,80 @@ const LEXICON: &[(&str, &[&str])] = &[
 
 /// Words that say nothing about which mark it is.
 const STOP: &[&str] = &[
-    "a", "an", "the", "of", "on", "in", "at", "with", "near", "and", "his", "her", "small",
-    "large", "big", "long", "short", "old", "side", "visible", "has", "had", "one", "two",
-    "le", "la", "les", "de", "du", "des", "un", "une", "au", "sur", "sa", "son", "et", "pres",
-    "der", "die", "das", "den", "dem", "ein", "eine", "einer", "am", "auf", "mit", "und",
-    "seiner", "seinem", "kleine", "kleiner", "grosse",
-    "على", "في", "من", "مع", "عند", "فوق", "تحت", "صغير", "صغيره", "كبير", "كبيره", "لديه",
-    "له", "عليه", "قديم", "قديمه", "واضح", "جهه", "طرف",
+    "a",
+    "an",
+    "the",
+    "of",
+    "on",
+    "in",
+    "at",
+    "with",
+    "near",
+    "and",
+    "his",
+    "her",
+    "small",
+    "large",
+    "big",
+    "long",
+    "short",
+    "old",
+    "side",
+    "visible",
+    "has",
+    "had",
+    "one",
+    "two",
+    "le",
+    "la",
+    "les",
+    "de",
+    "du",
+    "des",
+    "un",
+    "une",
+    "au",
+    "sur",
+    "sa",
+    "son",
+    "et",
+    "pres",
+    "der",
+    "die",
+    "das",
+    "den",
+    "dem",
+    "ein",
+    "eine",
+    "einer",
+    "am",
+    "auf",
+    "mit",
+    "und",
+    "seiner",
+    "seinem",
+    "kleine",
+    "kleiner",
+    "grosse",
+    "على",
+    "في",
+    "من",
+    "مع",
+    "عند",
+    "فوق",
+    "تحت",
+    "صغير",
+    "صغيره",
+    "كبير",
+    "كبيره",
+    "لديه",
+    "له",
+    "عليه",
+    "قديم",
+    "قديمه",
+    "واضح",
+    "جهه",
+    "طرف",
 ];
 
 fn lexicon() -> &'static HashMap<&'static str, &'static str> {
@@ -112,8 +289,8 @@ fn fold_accents(w: &str) -> String {
         .collect()
 }
 
-/// The terms of a mark's description: lexicon concepts ("c:tattoo") and other words
-/// ("w:…"), without duplicates, in order of appearance.
+/// The terms of a mark's description: lexicon concepts ("c:tattoo") and other words by
+/// their transliteration key ("w:smr"), without duplicates, in order of appearance.
 pub fn terms(text: &str) -> Vec<String> {
     let lex = lexicon();
     let mut out: Vec<String> = Vec::new();
@@ -131,7 +308,12 @@ pub fn terms(text: &str) -> Vec<String> {
         }
         let term = match lex.get(w.as_str()) {
             Some(c) => format!("c:{c}"),
-            None if w.chars().count() >= 2 => format!("w:{w}"),
+            // Other words by their transliteration key, so a tattooed name written
+            // «سميرة» meets "Samira".
+            None if w.chars().count() >= 2 => match super::names::latin_key(&w) {
+                k if k.is_empty() => continue,
+                k => format!("w:{k}"),
+            },
             None => continue,
         };
         if !out.contains(&term) {
@@ -163,8 +345,15 @@ mod tests {
     fn unknown_words_are_kept_and_normalised() {
         assert_eq!(
             terms("وشم اسم «سميرة»"),
-            vec!["c:tattoo", "c:name", "w:سميره"]
+            vec!["c:tattoo", "c:name", "w:smr"]
         );
-        assert_eq!(terms("Scars on both knees"), vec!["c:scar", "w:both", "c:knee"]);
+        assert_eq!(
+            terms("tattoo of the name Samira"),
+            vec!["c:tattoo", "c:name", "w:smr"]
+        );
+        assert_eq!(
+            terms("Scars on both knees"),
+            vec!["c:scar", "w:bt", "c:knee"]
+        );
     }
 }

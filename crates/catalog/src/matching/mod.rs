@@ -50,7 +50,7 @@ pub struct Detail {
 }
 
 impl Detail {
-    pub fn new(code: &str, args: &[(&str, String)]) -> Detail {
+    pub fn new(code: &str, args: &[(&'static str, String)]) -> Detail {
         Detail {
             code: code.to_string(),
             args: args
@@ -108,37 +108,73 @@ pub fn day_span(s: &str) -> Option<(Day, Day)> {
     })
 }
 
-/// A mark as a weighted set of terms (see [`marks::terms`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MarkTerms {
-    pub text: String,
-    pub terms: Vec<u32>,
+/// A mark observed on a body: its terms (a range of the table's term list) and their weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarkRef {
+    start: u32,
+    end: u32,
+    /// Sum of the terms' weights.
+    pub weight: f32,
+    text: u32,
 }
 
-/// A case as matching sees it: the few fields the scorers read, in compact form.
-#[derive(Debug, Clone, PartialEq)]
+const NO_BRANCH: u32 = u32::MAX;
+/// A branch the record names that no case has.
+const OTHER_BRANCH: u32 = u32::MAX - 1;
+
+/// A case as matching sees it: small and of fixed size, so a scan of every case stays in the
+/// processor's cache. The texts reasons quote are in [`CaseTable::text`].
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CaseFacts {
+    pub index: u32,
+    /// Not identified yet: identified cases are not offered.
+    pub open: bool,
+    branch: u32,
+    /// Hashes of the folded detainee and report numbers (0: none).
+    detainee: u64,
+    report: u64,
+    /// The day the body was documented (first photo).
+    pub documented: Option<Day>,
+    pub sex: Option<Sex>,
+    pub age_min: Option<u32>,
+    pub age_max: Option<u32>,
+    marks: (u32, u32),
+}
+
+/// A case's texts, for reasons and output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseText {
     pub id: String,
     pub status: String,
     pub branch: Option<String>,
     pub detainee: Option<String>,
     pub report: Option<String>,
-    /// The day the body was documented (first photo).
-    pub documented: Option<Day>,
-    pub documented_text: Option<String>,
-    pub sex: Option<Sex>,
-    pub age_min: Option<u32>,
-    pub age_max: Option<u32>,
-    pub marks: Vec<MarkTerms>,
+    /// `YYYY-MM-DD`.
+    pub documented: Option<String>,
 }
 
-/// Every case, read once, with the term dictionary and term weights the mark scorer uses.
+/// Every case, read once: compact facts, their texts, the marks' terms and the terms' weights.
 #[derive(Debug, Default)]
 pub struct CaseTable {
     pub cases: Vec<CaseFacts>,
+    pub text: Vec<CaseText>,
+    marks: Vec<MarkRef>,
+    mark_terms: Vec<u32>,
+    mark_texts: Vec<String>,
+    branches: HashMap<String, u32>,
     terms: HashMap<String, u32>,
     /// Inverse document frequency of each term id: rare words tell more.
-    idf: Vec<f64>,
+    idf: Vec<f32>,
+}
+
+/// FNV-1a, never 0 (0 means "no number").
+fn number_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.max(1)
 }
 
 impl CaseTable {
@@ -148,51 +184,80 @@ impl CaseTable {
         let mut df: Vec<u32> = Vec::new();
         for (row, obs) in rows {
             let obs = obs.unwrap_or_default();
-            let mut marks = Vec::new();
+            let first_mark = t.marks.len() as u32;
             let mut seen: Vec<u32> = Vec::new();
             for m in &obs.marks {
-                let ids: Vec<u32> = marks::terms(m)
-                    .into_iter()
-                    .map(|term| {
-                        let next = t.terms.len() as u32;
-                        let id = *t.terms.entry(term).or_insert(next);
-                        if id as usize >= df.len() {
-                            df.resize(id as usize + 1, 0);
-                        }
-                        id
-                    })
-                    .collect();
-                for &id in &ids {
+                let start = t.mark_terms.len() as u32;
+                for term in marks::terms(m) {
+                    let next = t.terms.len() as u32;
+                    let id = *t.terms.entry(term).or_insert(next);
+                    if id as usize >= df.len() {
+                        df.resize(id as usize + 1, 0);
+                    }
                     if !seen.contains(&id) {
                         seen.push(id);
                         df[id as usize] += 1;
                     }
+                    t.mark_terms.push(id);
                 }
-                marks.push(MarkTerms {
-                    text: m.clone(),
-                    terms: ids,
+                t.marks.push(MarkRef {
+                    start,
+                    end: t.mark_terms.len() as u32,
+                    weight: 0.0,
+                    text: t.mark_texts.len() as u32,
                 });
+                t.mark_texts.push(m.clone());
             }
-            let documented_text = row.first_taken.as_deref().map(|t| t[..10.min(t.len())].to_string());
+            let branch = row
+                .branch
+                .as_deref()
+                .map(fold_branch)
+                .filter(|b| !b.is_empty());
+            let branch_id = match &branch {
+                Some(b) => {
+                    let next = t.branches.len() as u32;
+                    *t.branches.entry(b.clone()).or_insert(next)
+                }
+                None => NO_BRANCH,
+            };
+            let detainee = row.detainee.as_deref().map(fold_number);
+            let report = row.report.as_deref().map(fold_number);
             t.cases.push(CaseFacts {
+                index: t.cases.len() as u32,
+                open: !matches!(row.status.as_str(), "identified" | "family informed"),
+                branch: branch_id,
+                detainee: detainee.as_deref().map_or(0, number_hash),
+                report: report.as_deref().map_or(0, number_hash),
                 documented: row.first_taken.as_deref().and_then(day_span).map(|s| s.0),
-                documented_text,
-                id: row.id,
-                status: row.status,
-                branch: row.branch.as_deref().map(fold_number).filter(|b| !b.is_empty()).or(row.branch),
-                detainee: row.detainee.as_deref().map(fold_number),
-                report: row.report.as_deref().map(fold_number),
                 sex: obs.sex,
                 age_min: obs.age_min,
                 age_max: obs.age_max,
-                marks,
+                marks: (first_mark, t.marks.len() as u32),
+            });
+            t.text.push(CaseText {
+                documented: row
+                    .first_taken
+                    .as_deref()
+                    .map(|d| d[..10.min(d.len())].to_string()),
+                id: row.id,
+                status: row.status,
+                branch,
+                detainee,
+                report,
             });
         }
         let n = t.cases.len().max(1) as f64;
         t.idf = df
             .iter()
-            .map(|&d| (1.0 + n / (d.max(1) as f64)).ln())
+            .map(|&d| (1.0 + n / (d.max(1) as f64)).ln() as f32)
             .collect();
+        for i in 0..t.marks.len() {
+            let m = t.marks[i];
+            t.marks[i].weight = t.mark_terms[m.start as usize..m.end as usize]
+                .iter()
+                .map(|&id| t.idf[id as usize])
+                .sum();
+        }
         t
     }
 
@@ -201,56 +266,113 @@ impl CaseTable {
         Ok(CaseTable::build(cat.match_rows()?))
     }
 
-    /// Term ids of a mark written in a record; terms no case has are left out (they cannot
-    /// match), but still count in the mark's total weight.
-    fn query_mark(&self, text: &str) -> (MarkTerms, f64) {
-        let mut ids = Vec::new();
-        let mut unknown = 0.0;
-        let rare = (1.0 + self.cases.len().max(1) as f64).ln();
-        for term in marks::terms(text) {
-            match self.terms.get(&term) {
-                Some(&id) => ids.push(id),
-                None => unknown += rare,
-            }
-        }
-        (
-            MarkTerms {
-                text: text.to_string(),
-                terms: ids,
-            },
-            unknown,
-        )
+    pub fn id(&self, c: &CaseFacts) -> &str {
+        &self.text[c.index as usize].id
     }
 
-    fn weight(&self, ids: &[u32]) -> f64 {
-        ids.iter().map(|&i| self.idf[i as usize]).sum()
+    pub fn text(&self, c: &CaseFacts) -> &CaseText {
+        &self.text[c.index as usize]
     }
+
+    /// The case with this id.
+    pub fn find(&self, id: &str) -> Option<&CaseFacts> {
+        self.text
+            .iter()
+            .position(|t| t.id == id)
+            .map(|i| &self.cases[i])
+    }
+
+    /// The marks observed on a case.
+    pub fn marks(&self, c: &CaseFacts) -> &[MarkRef] {
+        &self.marks[c.marks.0 as usize..c.marks.1 as usize]
+    }
+
+    pub fn terms_of(&self, m: &MarkRef) -> &[u32] {
+        &self.mark_terms[m.start as usize..m.end as usize]
+    }
+
+    pub fn mark_text(&self, m: &MarkRef) -> &str {
+        &self.mark_texts[m.text as usize]
+    }
+
+    /// A mark written in a record, as terms of this table. Terms no case has cannot match,
+    /// but still count in the mark's weight (as the rarest terms).
+    fn query_mark(&self, text: &str) -> QueryMark {
+        let rare = (1.0 + self.cases.len().max(1) as f64).ln() as f32;
+        let mut terms = Vec::new();
+        let mut weight = 0.0;
+        for term in marks::terms(text) {
+            match self.terms.get(&term) {
+                Some(&id) => {
+                    terms.push(id);
+                    weight += self.idf[id as usize];
+                }
+                None => weight += rare,
+            }
+        }
+        QueryMark {
+            text: text.to_string(),
+            terms,
+            weight,
+        }
+    }
+}
+
+/// Branch numbers as written on labels and typed by families: digits folded, names upper.
+fn fold_branch(b: &str) -> String {
+    let digits = fold_number(b);
+    if digits.is_empty() {
+        b.trim().to_uppercase()
+    } else {
+        digits
+    }
+}
+
+/// A mark from a record, as terms of the case table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryMark {
+    pub text: String,
+    pub terms: Vec<u32>,
+    pub weight: f32,
 }
 
 /// A record prepared once for scoring against many cases.
 #[derive(Debug, Clone)]
 pub struct Query {
-    pub branch: Option<String>,
+    branch: Option<u32>,
+    pub branch_text: Option<String>,
     pub arrest: Option<(Day, Day)>,
     pub arrest_text: Option<String>,
     pub birth: Option<(Day, Day)>,
     pub age_at_arrest: Option<u32>,
     pub sex: Option<Sex>,
-    pub numbers: Vec<String>,
-    /// Each mark with its terms and the weight of its terms that no case has.
-    pub marks: Vec<(MarkTerms, f64)>,
+    /// (hash, folded text) of each known number.
+    numbers: Vec<(u64, String)>,
+    pub marks: Vec<QueryMark>,
 }
 
 impl Query {
     pub fn new(r: &MissingPerson, table: &CaseTable) -> Query {
+        let branch_text = r
+            .branch
+            .as_deref()
+            .map(fold_branch)
+            .filter(|b| !b.is_empty());
         Query {
-            branch: r.branch_ascii(),
+            branch: branch_text
+                .as_ref()
+                .map(|b| table.branches.get(b).copied().unwrap_or(OTHER_BRANCH)),
+            branch_text,
             arrest: r.arrest_date.as_deref().and_then(day_span),
             arrest_text: r.arrest_date.clone(),
             birth: r.birth_date.as_deref().and_then(day_span),
             age_at_arrest: r.age_at_arrest,
             sex: r.sex,
-            numbers: r.numbers_ascii(),
+            numbers: r
+                .numbers_ascii()
+                .into_iter()
+                .map(|n| (number_hash(&n), n))
+                .collect(),
             marks: r
                 .marks
                 .iter()
@@ -271,7 +393,10 @@ impl Query {
         }
         let a = self.age_at_arrest? as f64;
         let since = match self.arrest {
-            Some((a0, a1)) => (((day - a1) as f64 / YEAR).max(0.0), ((day - a0) as f64 / YEAR).max(0.0)),
+            Some((a0, a1)) => (
+                ((day - a1) as f64 / YEAR).max(0.0),
+                ((day - a0) as f64 / YEAR).max(0.0),
+            ),
             None => (0.0, 0.0),
         };
         Some((a + since.0, a + 1.0 + since.1))
@@ -281,15 +406,50 @@ impl Query {
 /// One signal. Implementations must be cheap: `score` runs once per case for every query.
 pub trait Scorer: Send + Sync {
     fn signal(&self) -> Signal;
-    /// Reasons this case does or does not fit the record (empty: nothing to say).
-    fn score(&self, q: &Query, c: &CaseFacts, table: &CaseTable, out: &mut Vec<Reason>);
+    /// Say why this case does or does not fit the record (nothing: no opinion), through
+    /// [`Sink::add`].
+    fn score(&self, q: &Query, c: &CaseFacts, table: &CaseTable, out: &mut Sink);
 }
 
-fn reason(signal: Signal, weight: f64, code: &str, args: &[(&str, String)]) -> Reason {
-    Reason {
-        signal,
-        weight,
-        detail: Detail::new(code, args),
+/// Where scorers put their reasons. While scanning every case only the weights are summed;
+/// the reasons themselves (strings, for the portal) are built only for the cases shown.
+#[derive(Debug, Default)]
+pub struct Sink {
+    explain: bool,
+    pub total: f64,
+    pub reasons: Vec<Reason>,
+}
+
+impl Sink {
+    /// `explain`: keep the reasons, not only the total.
+    pub fn new(explain: bool) -> Sink {
+        Sink {
+            explain,
+            total: 0.0,
+            reasons: Vec::new(),
+        }
+    }
+
+    pub fn add(
+        &mut self,
+        signal: Signal,
+        weight: f64,
+        code: &str,
+        args: impl FnOnce() -> Vec<(&'static str, String)>,
+    ) {
+        self.total += weight;
+        if self.explain {
+            self.reasons.push(Reason {
+                signal,
+                weight,
+                detail: Detail::new(code, &args()),
+            });
+        }
+    }
+
+    fn clear(&mut self) {
+        self.total = 0.0;
+        self.reasons.clear();
     }
 }
 
@@ -299,20 +459,26 @@ impl Scorer for BranchScorer {
     fn signal(&self) -> Signal {
         Signal::Branch
     }
-    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Vec<Reason>) {
-        let (Some(want), Some(have)) = (&q.branch, &c.branch) else {
+    fn score(&self, q: &Query, c: &CaseFacts, t: &CaseTable, out: &mut Sink) {
+        let Some(want) = q.branch else {
             return;
         };
-        if want == have {
-            out.push(reason(Signal::Branch, 2.0, "branch-match", &[("branch", have.clone())]));
+        if c.branch == NO_BRANCH {
+            return;
+        }
+        let have = || t.text(c).branch.clone().unwrap_or_default();
+        if want == c.branch {
+            out.add(Signal::Branch, 2.0, "branch-match", || {
+                vec![("branch", have())]
+            });
         } else {
             // Families are often told the wrong branch, and detainees moved between them.
-            out.push(reason(
-                Signal::Branch,
-                -1.0,
-                "branch-differs",
-                &[("record", want.clone()), ("case", have.clone())],
-            ));
+            out.add(Signal::Branch, -1.0, "branch-differs", || {
+                vec![
+                    ("record", q.branch_text.clone().unwrap_or_default()),
+                    ("case", have()),
+                ]
+            });
         }
     }
 }
@@ -324,18 +490,23 @@ impl Scorer for DatesScorer {
     fn signal(&self) -> Signal {
         Signal::Dates
     }
-    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Vec<Reason>) {
+    fn score(&self, q: &Query, c: &CaseFacts, t: &CaseTable, out: &mut Sink) {
         let (Some((first, last)), Some(doc)) = (q.arrest, c.documented) else {
             return;
         };
         let args = || {
             vec![
                 ("arrest", q.arrest_text.clone().unwrap_or_default()),
-                ("documented", c.documented_text.clone().unwrap_or_default()),
+                (
+                    "documented",
+                    t.text(c).documented.clone().unwrap_or_default(),
+                ),
             ]
         };
         if doc < first {
-            out.push(reason(Signal::Dates, -8.0, "documented-before-arrest", &args()));
+            // Outweighs everything but a known number: a body documented before the arrest
+            // is someone else, unless the family has the date wrong.
+            out.add(Signal::Dates, -15.0, "documented-before-arrest", args);
             return;
         }
         let days = (doc - last).max(0);
@@ -346,9 +517,11 @@ impl Scorer for DatesScorer {
         } else {
             0.3
         };
-        let mut a = args();
-        a.push(("days", days.to_string()));
-        out.push(reason(Signal::Dates, w, "documented-after-arrest", &a));
+        out.add(Signal::Dates, w, "documented-after-arrest", || {
+            let mut a = args();
+            a.push(("days", days.to_string()));
+            a
+        });
     }
 }
 
@@ -357,19 +530,21 @@ impl Scorer for SexScorer {
     fn signal(&self) -> Signal {
         Signal::Sex
     }
-    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Vec<Reason>) {
+    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Sink) {
         let (Some(want), Some(have)) = (q.sex, c.sex) else {
             return;
         };
         if want == have {
-            out.push(reason(Signal::Sex, 0.5, "sex-match", &[("sex", have.as_str().into())]));
+            out.add(Signal::Sex, 0.5, "sex-match", || {
+                vec![("sex", have.as_str().into())]
+            });
         } else {
-            out.push(reason(
-                Signal::Sex,
-                -6.0,
-                "sex-differs",
-                &[("record", want.as_str().into()), ("case", have.as_str().into())],
-            ));
+            out.add(Signal::Sex, -6.0, "sex-differs", || {
+                vec![
+                    ("record", want.as_str().into()),
+                    ("case", have.as_str().into()),
+                ]
+            });
         }
     }
 }
@@ -380,7 +555,7 @@ impl Scorer for AgeScorer {
     fn signal(&self) -> Signal {
         Signal::Age
     }
-    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Vec<Reason>) {
+    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Sink) {
         let (Some(doc), Some(min), Some(max)) = (c.documented, c.age_min, c.age_max) else {
             return;
         };
@@ -395,17 +570,24 @@ impl Scorer for AgeScorer {
         } else {
             0.0
         };
-        let args = [
-            ("age", format!("{:.0}", (lo + hi) / 2.0)),
-            ("min", format!("{min:.0}")),
-            ("max", format!("{:.0}", max - 1.0)),
-        ];
+        let args = || {
+            vec![
+                ("age", format!("{:.0}", (lo + hi) / 2.0)),
+                ("min", format!("{min:.0}")),
+                ("max", format!("{:.0}", max - 1.0)),
+            ]
+        };
         if gap == 0.0 {
-            out.push(reason(Signal::Age, 1.5, "age-in-range", &args));
+            out.add(Signal::Age, 1.5, "age-in-range", args);
         } else if gap <= 3.0 {
-            out.push(reason(Signal::Age, 0.5, "age-near-range", &args));
+            out.add(Signal::Age, 0.5, "age-near-range", args);
         } else {
-            out.push(reason(Signal::Age, -(gap * 0.4).min(4.0), "age-outside-range", &args));
+            out.add(
+                Signal::Age,
+                -(gap * 0.4).min(4.0),
+                "age-outside-range",
+                args,
+            );
         }
     }
 }
@@ -417,49 +599,46 @@ impl Scorer for MarksScorer {
     fn signal(&self) -> Signal {
         Signal::Marks
     }
-    fn score(&self, q: &Query, c: &CaseFacts, table: &CaseTable, out: &mut Vec<Reason>) {
-        if q.marks.is_empty() || c.marks.is_empty() {
+    fn score(&self, q: &Query, c: &CaseFacts, table: &CaseTable, out: &mut Sink) {
+        if q.marks.is_empty() || c.marks.0 == c.marks.1 {
             return;
         }
         let mut matched = false;
-        for (qm, unknown) in &q.marks {
-            let qw = table.weight(&qm.terms) + unknown;
-            if qw == 0.0 {
+        for qm in &q.marks {
+            if qm.weight == 0.0 {
                 continue;
             }
-            let mut best: Option<(f64, &MarkTerms)> = None;
-            for cm in &c.marks {
-                let shared: f64 = qm
+            let mut best: Option<(f32, &MarkRef)> = None;
+            for cm in table.marks(c) {
+                let terms = table.terms_of(cm);
+                let shared: f32 = qm
                     .terms
                     .iter()
-                    .filter(|t| cm.terms.contains(t))
+                    .filter(|t| terms.contains(t))
                     .map(|&t| table.idf[t as usize])
                     .sum();
                 if shared == 0.0 {
                     continue;
                 }
-                let dice = 2.0 * shared / (qw + table.weight(&cm.terms));
+                let dice = 2.0 * shared / (qm.weight + cm.weight);
                 if best.is_none_or(|(b, _)| dice > b) {
                     best = Some((dice, cm));
                 }
             }
             if let Some((sim, cm)) = best.filter(|(s, _)| *s >= 0.45) {
                 matched = true;
-                out.push(reason(
-                    Signal::Marks,
-                    6.0 * sim,
-                    "mark-match",
-                    &[
+                out.add(Signal::Marks, 6.0 * sim as f64, "mark-match", || {
+                    vec![
                         ("record", qm.text.clone()),
-                        ("case", cm.text.clone()),
+                        ("case", table.mark_text(cm).to_string()),
                         ("similarity", format!("{sim:.2}")),
-                    ],
-                ));
+                    ]
+                });
             }
         }
         if !matched {
             // Marks may be hidden by injuries or decay, so this speaks only a little against.
-            out.push(reason(Signal::Marks, -0.5, "marks-differ", &[]));
+            out.add(Signal::Marks, -0.5, "marks-differ", Vec::new);
         }
     }
 }
@@ -470,22 +649,22 @@ impl Scorer for NumberScorer {
     fn signal(&self) -> Signal {
         Signal::Number
     }
-    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Vec<Reason>) {
-        for n in &q.numbers {
-            for (field, have) in [("detainee", &c.detainee), ("report", &c.report)] {
-                if have.as_deref() == Some(n.as_str()) {
-                    let w = if field == "detainee" && c.branch.is_some() && q.branch.is_some() && c.branch != q.branch {
+    fn score(&self, q: &Query, c: &CaseFacts, _: &CaseTable, out: &mut Sink) {
+        for (hash, n) in &q.numbers {
+            for (field, have) in [("detainee", c.detainee), ("report", c.report)] {
+                if have == *hash {
+                    let w = if field == "detainee"
+                        && c.branch != NO_BRANCH
+                        && q.branch.is_some_and(|b| b != c.branch)
+                    {
                         // The same detainee number recurs across branches.
                         3.0
                     } else {
                         10.0
                     };
-                    out.push(reason(
-                        Signal::Number,
-                        w,
-                        "number-match",
-                        &[("number", n.clone()), ("field", field.into())],
-                    ));
+                    out.add(Signal::Number, w, "number-match", || {
+                        vec![("number", n.clone()), ("field", field.into())]
+                    });
                 }
             }
         }
@@ -536,14 +715,14 @@ impl Matcher {
 
     /// Score one case.
     pub fn candidate(&self, q: &Query, c: &CaseFacts, table: &CaseTable) -> Candidate {
-        let mut reasons = Vec::new();
+        let mut sink = Sink::new(true);
         for s in &self.scorers {
-            s.score(q, c, table, &mut reasons);
+            s.score(q, c, table, &mut sink);
         }
         Candidate {
-            case_id: c.id.clone(),
-            score: reasons.iter().map(|r| r.weight).sum(),
-            reasons,
+            case_id: table.id(c).to_string(),
+            score: sink.total,
+            reasons: sink.reasons,
         }
     }
 
@@ -551,26 +730,29 @@ impl Matcher {
     /// in favour (score ≤ 0) are left out.
     pub fn rank_table(&self, table: &CaseTable, r: &MissingPerson, limit: usize) -> Vec<Candidate> {
         let q = Query::new(r, table);
-        let mut reasons = Vec::new();
+        let mut sink = Sink::new(false);
         // Keep the best `limit` (score, index) in a small sorted buffer; build the full
         // candidate (with owned reasons) only for those.
         let mut best: Vec<(f64, usize)> = Vec::with_capacity(limit + 1);
         for (i, c) in table.cases.iter().enumerate() {
-            if matches!(c.status.as_str(), "identified" | "family informed") {
+            if !c.open {
                 continue;
             }
-            reasons.clear();
+            sink.clear();
             for s in &self.scorers {
-                s.score(&q, c, table, &mut reasons);
+                s.score(&q, c, table, &mut sink);
             }
-            let score: f64 = reasons.iter().map(|r| r.weight).sum();
+            let score = sink.total;
             if score <= 0.0 {
                 continue;
             }
             if best.len() == limit && best.last().is_some_and(|(s, _)| score <= *s) {
                 continue;
             }
-            let at = best.partition_point(|(s, j)| *s > score || (*s == score && table.cases[*j].id < c.id));
+            let id = table.id(c);
+            let at = best.partition_point(|(s, j)| {
+                *s > score || (*s == score && table.text[*j].id.as_str() < id)
+            });
             best.insert(at, (score, i));
             best.truncate(limit);
         }
@@ -580,7 +762,12 @@ impl Matcher {
     }
 
     /// Rank against the catalogue's cases (read through the shared cache).
-    pub fn rank(&self, cat: &SqliteCatalog, r: &MissingPerson, limit: usize) -> Result<Vec<Candidate>> {
+    pub fn rank(
+        &self,
+        cat: &SqliteCatalog,
+        r: &MissingPerson,
+        limit: usize,
+    ) -> Result<Vec<Candidate>> {
         let table = cached_table(cat)?;
         Ok(self.rank_table(&table, r, limit))
     }
@@ -617,15 +804,33 @@ pub fn cached_table(cat: &SqliteCatalog) -> Result<Arc<CaseTable>> {
 impl SqliteCatalog {
     /// Every case with its observations, for matching.
     pub(crate) fn match_rows(&self) -> Result<Vec<(crate::CaseRow, Option<Observations>)>> {
-        use crate::Photos;
-        let rows = self.cases(&crate::CaseFilter::default())?;
-        Ok(rows
-            .into_iter()
-            .map(|mut r| {
-                let obs = r.observations.take();
-                (r, obs)
-            })
-            .collect())
+        // Only what matching reads (no photo counts), in one pass.
+        let mut stmt = self.conn().prepare(
+            "SELECT c.id, c.basis, c.status, c.detainee, c.branch, c.report, c.hospital,
+                    c.first_taken, o.body
+             FROM cases c LEFT JOIN case_observations o ON o.case_id = c.id ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let obs: Option<String> = r.get(8)?;
+            Ok((
+                crate::CaseRow {
+                    id: r.get(0)?,
+                    basis: r.get(1)?,
+                    status: r.get(2)?,
+                    detainee: r.get(3)?,
+                    branch: r.get(4)?,
+                    report: r.get(5)?,
+                    hospital: r.get(6)?,
+                    first_taken: r.get(7)?,
+                    last_taken: None,
+                    camera: None,
+                    photos: 0,
+                    observations: None,
+                },
+                obs.and_then(|b| serde_json::from_str(&b).ok()),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
@@ -637,10 +842,22 @@ mod tests {
     fn day_numbers_and_spans() {
         assert_eq!(day_number(1970, 1, 1), 0);
         assert_eq!(day_number(2012, 3, 1) - day_number(2012, 2, 28), 2);
-        assert_eq!(day_span("2012"), Some((day_number(2012, 1, 1), day_number(2012, 12, 31))));
-        assert_eq!(day_span("2012-02"), Some((day_number(2012, 2, 1), day_number(2012, 2, 29))));
-        assert_eq!(day_span("٢٠١٢-٠٥-٠٣").map(|s| s.0), Some(day_number(2012, 5, 3)));
-        assert_eq!(day_span("2012-05-03T10:11:12").map(|s| s.0), Some(day_number(2012, 5, 3)));
+        assert_eq!(
+            day_span("2012"),
+            Some((day_number(2012, 1, 1), day_number(2012, 12, 31)))
+        );
+        assert_eq!(
+            day_span("2012-02"),
+            Some((day_number(2012, 2, 1), day_number(2012, 2, 29)))
+        );
+        assert_eq!(
+            day_span("٢٠١٢-٠٥-٠٣").map(|s| s.0),
+            Some(day_number(2012, 5, 3))
+        );
+        assert_eq!(
+            day_span("2012-05-03T10:11:12").map(|s| s.0),
+            Some(day_number(2012, 5, 3))
+        );
         assert_eq!(day_span("May 2012"), None);
     }
 }

@@ -110,7 +110,10 @@ pub fn words(s: &str) -> Vec<String> {
             };
             Some((j, n))
         };
-        if w == "عبد" || w == "ابو" || ABU_FORMS.contains(&w) || (!arabic && w == "abd")
+        if w == "عبد"
+            || w == "ابو"
+            || ABU_FORMS.contains(&w)
+            || (!arabic && w == "abd")
             || (!arabic && ABD_PREFIXES.contains(&w))
         {
             if let Some((j, n)) = next_name(i + 1) {
@@ -132,8 +135,8 @@ pub fn words(s: &str) -> Vec<String> {
             continue;
         }
         // "... al-Din" / "الدين" joins the word before it.
-        let is_din = matches!(w, "din" | "deen" | "dine" | "الدين" | "دين")
-            || DIN_SUFFIXES.contains(&w);
+        let is_din =
+            matches!(w, "din" | "deen" | "dine" | "الدين" | "دين") || DIN_SUFFIXES.contains(&w);
         if is_din && !out.is_empty() {
             let last = out.pop().expect("checked");
             out.push(format!("{last}{}", if arabic { "دين" } else { "din" }));
@@ -305,19 +308,23 @@ fn script_of(s: &str) -> Option<bool> {
 /// Are `a` and `b` spellings of the same name? Across scripts the transliteration keys must
 /// be equal; within Arabic script the normalised words; within Latin letters the finer key.
 pub fn same_name(a: &str, b: &str) -> bool {
-    let (ka, kb) = (name_keys(a), name_keys(b));
-    if ka.is_empty() || ka != kb {
-        return false;
+    let (wa, wb) = (words(a), words(b));
+    !wa.is_empty()
+        && wa.len() == wb.len()
+        && wa.iter().zip(&wb).all(|(x, y)| word_similarity(x, y) > 0.0)
+}
+
+/// How surely two name words (from [`words`]) are one name: 1.0 when the same script says so
+/// (normalised Arabic equal, or the finer Latin key equal), 0.8 when only the
+/// transliteration key across scripts does (حسين could be written "Hassan" by someone), else 0.
+pub fn word_similarity(a: &str, b: &str) -> f64 {
+    if word_key(a, false) != word_key(b, false) || word_key(a, false).is_empty() {
+        return 0.0;
     }
     match (script_of(a), script_of(b)) {
-        (Some(true), Some(true)) => words(a) == words(b),
-        (Some(false), Some(false)) => {
-            let fine = |s: &str| -> Vec<String> {
-                words(s).iter().map(|w| word_key(w, true)).collect()
-            };
-            fine(a) == fine(b)
-        }
-        _ => true,
+        (Some(true), Some(true)) => f64::from(u8::from(a == b)),
+        (Some(false), Some(false)) => f64::from(u8::from(word_key(a, true) == word_key(b, true))),
+        _ => 0.8,
     }
 }
 
@@ -357,9 +364,21 @@ mod tests {
 
     #[test]
     fn common_names_meet_across_scripts() {
-        all_same(&["Abdulrahman", "Abd al-Rahman", "عبد الرحمن", "عبدالرحمن", "Abdel Rahman", "Abdelrahman", "Abd el-Rahman", "Abdurrahman", "ʿAbd al-Raḥmān"]);
+        all_same(&[
+            "Abdulrahman",
+            "Abd al-Rahman",
+            "عبد الرحمن",
+            "عبدالرحمن",
+            "Abdel Rahman",
+            "Abdelrahman",
+            "Abd el-Rahman",
+            "Abdurrahman",
+            "ʿAbd al-Raḥmān",
+        ]);
         all_same(&["Yousef", "Youssef", "Yusuf", "يوسف", "Yousuf", "Yosef"]);
-        all_same(&["Hussein", "Husayn", "حسين", "Hussain", "Husein", "Houssein", "Hussayn"]);
+        all_same(&[
+            "Hussein", "Husayn", "حسين", "Hussain", "Husein", "Houssein", "Hussayn",
+        ]);
         all_same(&["Khaled", "Khalid", "خالد", "Khâlid", "Khaaled"]);
         all_same(&["Ahmad", "Ahmed", "أحمد", "احمد", "إحمد"]);
         all_same(&["Abdullah", "Abdallah", "Abdalla", "عبد الله", "عبدالله"]);
@@ -378,7 +397,13 @@ mod tests {
         all_same(&["Marwan", "مروان"]);
         all_same(&["Wael", "وائل"]);
         all_same(&["Abu Bakr", "Abou Bakr", "أبو بكر", "ابو بكر", "Abu-Bakr"]);
-        all_same(&["Nour al-Din", "Nureddin", "Nour Eddine", "نور الدين", "Noureddin"]);
+        all_same(&[
+            "Nour al-Din",
+            "Nureddin",
+            "Nour Eddine",
+            "نور الدين",
+            "Noureddin",
+        ]);
         all_same(&["al-Halabi", "Al Halabi", "el-Halabi", "الحلبي", "Halabi"]);
     }
 
@@ -411,7 +436,10 @@ mod tests {
 
     #[test]
     fn prefixes_and_compounds_become_one_word() {
-        assert_eq!(words("Abd al-Rahman al-Halabi"), vec!["abdrahman", "halabi"]);
+        assert_eq!(
+            words("Abd al-Rahman al-Halabi"),
+            vec!["abdrahman", "halabi"]
+        );
         assert_eq!(words("عبد الرحمن الحلبي"), vec!["عبدرحمن", "حلبي"]);
         assert_eq!(words("Abou Ahmad"), vec!["abuahmad"]);
         assert_eq!(latin_key("Mohammed Khaled al-Hussein"), "mhmd khld hsn");
