@@ -172,6 +172,19 @@ fn main() {
             .output()
             .expect("wrk is not installed: apt-get install wrk (scripts/test installs it)");
         let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !text.contains("Requests/sec") {
+            println!(
+                "wrk failed: {}\n{text}\n{}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(&script)
+                    .unwrap_or_default()
+                    .lines()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
         println!("--- {name} ---");
         for line in text.lines().filter(|l| {
             l.contains("Latency")
@@ -198,16 +211,16 @@ fn main() {
     println!("  {n} requests, {errors} errors: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
 }
 
+/// Arabic-Indic digits, percent-encoded as a browser sends them.
 fn to_arabic_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                char::from_u32(0x0660 + (c as u32 - '0' as u32)).unwrap()
-            } else {
-                c
-            }
+    let arabic: String = s
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32(0x0660 + d).unwrap(),
+            None => c,
         })
-        .collect()
+        .collect();
+    arabic.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 fn write_script(path: &std::path::Path, paths: &[String], cookie: &str) {
