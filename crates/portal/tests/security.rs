@@ -378,3 +378,35 @@ fn the_search_index_answers_as_the_catalogue_does() {
         c.id
     );
 }
+
+#[test]
+fn the_portal_holds_the_writer_lock_only_while_it_appends() {
+    use athar_vault::{Access, SecretString, Vault};
+    let portal = Portal::start(10);
+    let pass = SecretString::from(common::PASS.to_string());
+    // While the portal runs, another writer (ingest) can take the lock…
+    let writer = Vault::open(&portal.vault_dir(), &pass, Access::Write)
+        .expect("the portal holds the vault's lock");
+    // …and the portal waits for it, then says the archive is busy, writing nothing.
+    let mut opts = athar_portal::Options::default();
+    opts.lock_wait = std::time::Duration::from_millis(300);
+    let app = athar_portal::App::open(&portal.vault_dir(), &pass, opts).unwrap();
+    let case = portal.some_case();
+    let before = writer.tail().size;
+    match app.append(vec![athar_catalog::informed_event(&case)]) {
+        Err(athar_portal::PortalError::Busy) => {}
+        other => panic!("expected Busy, got {:?}", other.map(|v| v.len())),
+    }
+    drop(writer);
+    let signed = app
+        .append(vec![athar_catalog::informed_event(&case)])
+        .unwrap();
+    assert_eq!(
+        signed[0].event.seq,
+        before + 1,
+        "appended after the other writer, no gap"
+    );
+    let again = Vault::open(&portal.vault_dir(), &pass, Access::Write)
+        .expect("the lock is released after appending");
+    assert_eq!(again.tail().size, before + 1);
+}
