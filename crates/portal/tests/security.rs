@@ -388,8 +388,10 @@ fn the_portal_holds_the_writer_lock_only_while_it_appends() {
     let writer = Vault::open(&portal.vault_dir(), &pass, Access::Write)
         .expect("the portal holds the vault's lock");
     // …and the portal waits for it, then says the archive is busy, writing nothing.
-    let mut opts = athar_portal::Options::default();
-    opts.lock_wait = std::time::Duration::from_millis(300);
+    let opts = athar_portal::Options {
+        lock_wait: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
     let app = athar_portal::App::open(&portal.vault_dir(), &pass, opts).unwrap();
     let case = portal.some_case();
     let before = writer.tail().size;
