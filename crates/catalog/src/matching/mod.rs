@@ -578,7 +578,10 @@ impl Scorer for AgeScorer {
             ]
         };
         if gap == 0.0 {
-            out.add(Signal::Age, 1.5, "age-in-range", args);
+            // Nearer the middle of the estimate is likelier than at its edge.
+            let mid = (min + max) / 2.0;
+            let off = (((lo + hi) / 2.0 - mid).abs() / ((max - min) / 2.0).max(1.0)).min(1.0);
+            out.add(Signal::Age, 1.5 - 0.75 * off, "age-in-range", args);
         } else if gap <= 3.0 {
             out.add(Signal::Age, 0.5, "age-near-range", args);
         } else {
