@@ -215,7 +215,7 @@ fn observations_status_merge_and_split_survive_rebuild() {
         .into_iter()
         .map(|p| p.sha256)
         .collect();
-    f.log(vec![merge_event(&c, &[b.clone()])]);
+    f.log(vec![merge_event(&c, std::slice::from_ref(&b))]);
     assert_eq!(f.cat.case(&b).unwrap(), None);
     assert_eq!(f.cat.case(&c).unwrap().unwrap().photos, 2);
     // Split them apart again into a new case.

@@ -34,9 +34,13 @@ pub enum RecordAction {
         #[command(flatten)]
         pass: PassArgs,
     },
-    /// List the records.
+    /// List the records, or find them by name.
     List {
         vault: PathBuf,
+        /// Only records whose names meet these, in Arabic script or Latin letters and in any
+        /// spelling ("Abd al-Rahman" finds عبد الرحمن and Abdulrahman), best first.
+        #[arg(long, value_name = "NAMES")]
+        name: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -54,7 +58,12 @@ pub enum RecordAction {
 pub fn record(action: RecordAction) -> Result<ExitCode> {
     match action {
         RecordAction::Add { vault, json, pass } => add(&vault, &json, &pass),
-        RecordAction::List { vault, json, pass } => list(&vault, json, &pass),
+        RecordAction::List {
+            vault,
+            name,
+            json,
+            pass,
+        } => list(&vault, name.as_deref(), json, &pass),
         RecordAction::Withdraw { vault, id, pass } => withdraw(&vault, &id, &pass),
     }
 }
@@ -174,9 +183,15 @@ fn display_name(r: &MissingPerson) -> String {
     }
 }
 
-fn list(root: &Path, json_out: bool, pass: &PassArgs) -> Result<ExitCode> {
+fn list(root: &Path, name: Option<&str>, json_out: bool, pass: &PassArgs) -> Result<ExitCode> {
     let session = Session::open(root, pass, Access::Read)?;
-    let records = session.catalog.all_records()?;
+    let records = match name {
+        Some(q) => athar_catalog::search_records(&session.catalog, q)?
+            .into_iter()
+            .map(|h| h.record)
+            .collect(),
+        None => session.catalog.all_records()?,
+    };
     if json_out {
         output::json(&records);
         return Ok(ExitCode::SUCCESS);

@@ -107,6 +107,12 @@ fn records_match_withdraw_and_survive_rebuild() {
 
     let listed = json_out(&tv.run("record list", &["--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Found by its name in Arabic script (the search itself is tested in the catalogue).
+    let arabic_given = want.names_ar.given.clone();
+    let found = json_out(&tv.run("record list", &["--json", "--name", &arabic_given]));
+    assert_eq!(found[0]["id"], id.as_str());
+    let found = json_out(&tv.run("record list", &["--json", "--name", "Zzyzx"]));
+    assert_eq!(found, serde_json::json!([]));
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["owner"], "cli");
     let dump = tv.run("catalog dump", &[]);

@@ -182,15 +182,25 @@ impl CaseTable {
     pub fn build(rows: Vec<(crate::CaseRow, Option<Observations>)>) -> CaseTable {
         let mut t = CaseTable::default();
         let mut df: Vec<u32> = Vec::new();
+        // Investigators write the same phrases again and again: analyse each once.
+        let mut analysed: HashMap<String, Vec<u32>> = HashMap::new();
         for (row, obs) in rows {
             let obs = obs.unwrap_or_default();
             let first_mark = t.marks.len() as u32;
             let mut seen: Vec<u32> = Vec::new();
             for m in &obs.marks {
                 let start = t.mark_terms.len() as u32;
-                for term in marks::terms(m) {
-                    let next = t.terms.len() as u32;
-                    let id = *t.terms.entry(term).or_insert(next);
+                if !analysed.contains_key(m) {
+                    let ids = marks::terms(m)
+                        .into_iter()
+                        .map(|term| {
+                            let next = t.terms.len() as u32;
+                            *t.terms.entry(term).or_insert(next)
+                        })
+                        .collect();
+                    analysed.insert(m.clone(), ids);
+                }
+                for &id in &analysed[m] {
                     if id as usize >= df.len() {
                         df.resize(id as usize + 1, 0);
                     }
@@ -578,7 +588,10 @@ impl Scorer for AgeScorer {
             ]
         };
         if gap == 0.0 {
-            out.add(Signal::Age, 1.5, "age-in-range", args);
+            // Nearer the middle of the estimate is likelier than at its edge.
+            let mid = (min + max) / 2.0;
+            let off = (((lo + hi) / 2.0 - mid).abs() / ((max - min) / 2.0).max(1.0)).min(1.0);
+            out.add(Signal::Age, 1.5 - 0.75 * off, "age-in-range", args);
         } else if gap <= 3.0 {
             out.add(Signal::Age, 0.5, "age-near-range", args);
         } else {
