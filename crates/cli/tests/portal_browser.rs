@@ -352,6 +352,22 @@ impl Journey<'_> {
             .family_page("record and candidates", &mut self.weights);
         self.shot("candidates");
 
+        // Search by the detainee number, typed in Arabic-Indic digits.
+        b.go(&format!("{}/search", self.site));
+        self.b.family_page("search form", &mut self.weights);
+        b.type_in(
+            "#number",
+            &arabic_digits(case["detainee"].as_str().unwrap()),
+        );
+        b.submit("main form button[type=submit]");
+        assert!(
+            b.count(&format!("a[href='/cases/{case_id}']")) == 1,
+            "search did not find {case_id}"
+        );
+        self.b.family_page("search results", &mut self.weights);
+        self.shot("search");
+        b.go(&record_url);
+
         // Graded viewing, one explicit choice at a time.
         b.submit(&format!("a[href='/cases/{case_id}?record={record_id}']"));
         assert_eq!(b.count("img"), 0, "a photo on first display");

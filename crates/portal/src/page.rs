@@ -61,9 +61,9 @@ pub fn layout(req: &mut Req<'_>, title: &str, body: Markup) -> String {
                         }
                     }
                     span.langs {
-                        @for (code, name) in [("ar", "العربية"), ("en", "English"), ("fr", "Français"), ("de", "Deutsch")] {
+                        @for (code, name) in [("ar", "language-ar"), ("en", "language-en"), ("fr", "language-fr"), ("de", "language-de")] {
                             @if code != l.code() {
-                                a href={ "/lang/" (code) "?next=" (here) } lang=(code) hreflang=(code) { (name) }
+                                a href={ "/lang/" (code) "?next=" (here) } lang=(code) hreflang=(code) { (l.t(name)) }
                             }
                         }
                     }

@@ -274,3 +274,9 @@ stats-by-branch = الحالات حسب الفرع
 stats-by-hospital = الحالات حسب المستشفى
 stats-cases = الحالات
 stats-chart-title = الحالات شهرياً حسب الفرع
+
+# Each language is named in itself, whatever the page's language.
+language-ar = العربية
+language-en = English
+language-fr = Français
+language-de = Deutsch

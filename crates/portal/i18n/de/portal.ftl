@@ -274,3 +274,9 @@ stats-by-branch = Fälle nach Abteilung
 stats-by-hospital = Fälle nach Krankenhaus
 stats-cases = Fälle
 stats-chart-title = Fälle pro Monat nach Abteilung
+
+# Each language is named in itself, whatever the page's language.
+language-ar = العربية
+language-en = English
+language-fr = Français
+language-de = Deutsch

@@ -274,3 +274,9 @@ stats-by-branch = Cases by branch
 stats-by-hospital = Cases by hospital
 stats-cases = Cases
 stats-chart-title = Cases per month by branch
+
+# Each language is named in itself, whatever the page's language.
+language-ar = العربية
+language-en = English
+language-fr = Français
+language-de = Deutsch

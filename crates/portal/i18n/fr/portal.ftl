@@ -274,3 +274,9 @@ stats-by-branch = Cas par branche
 stats-by-hospital = Cas par hôpital
 stats-cases = Cas
 stats-chart-title = Cas par mois et par branche
+
+# Each language is named in itself, whatever the page's language.
+language-ar = العربية
+language-en = English
+language-fr = Français
+language-de = Deutsch
