@@ -317,7 +317,7 @@ pub fn claim(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         @if let Some(n) = req.query("notice") { p.ok role="status" { (l.t(match n { "confirmed" => "notice-confirmed", "informed" => "notice-informed", _ => "notice-saved" })) } }
         p { (l.t(if cl.kind == "recognise" { "claim-recognise" } else { "claim-not-them" })) " · " strong { (l.t(&format!("claim-status-{}", cl.status))) } }
         @if !cl.note.is_empty() { blockquote { (cl.note) } }
-        h2 { (l.t("claim-record")) }
+        h2 { (l.t("review-claim-record")) }
         p { (display_name(&record)) }
         table {
             tr { th { (l.t("field-arrest-date")) } td.num { (record.arrest_date.clone().unwrap_or_default()) } }

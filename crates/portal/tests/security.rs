@@ -162,6 +162,23 @@ fn contacts_are_sealed_and_withdrawal_erases_the_record() {
         }
     }
 
+    // The owner edits it: the change is saved, the sealed contact kept, an "edited" digest logged.
+    let edited = c.post(
+        &format!("/records/{id}/edit"),
+        &format!("/records/{id}/edit"),
+        &record_form(
+            "سليم",
+            "Saleem",
+            &[("marks", "scar over the right eyebrow")],
+        ),
+    );
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    let r = portal.app.catalogs.get().record(&id).unwrap().unwrap();
+    assert_eq!(r.names_latin.given, "Saleem");
+    assert!(
+        portal.app.catalogs.get().contact(&id).unwrap().is_some(),
+        "an edit without a contact dropped it"
+    );
     let w = c.post(
         &format!("/records/{id}/edit"),
         &format!("/records/{id}/withdraw"),
@@ -182,7 +199,7 @@ fn contacts_are_sealed_and_withdrawal_erases_the_record() {
         .iter()
         .map(|e| e.details["change"].as_str().unwrap())
         .collect();
-    assert_eq!(changes, ["submitted", "withdrawn"]);
+    assert_eq!(changes, ["submitted", "edited", "withdrawn"]);
     for e in &events {
         let text = e.details.to_string();
         assert!(

@@ -212,6 +212,7 @@ claim-not-open = رُوجعت هذه الإفادة من قبل.
 claim-confirm-unchecked = ضعوا علامة في المربع للتأكيد.
 claim-not-confirmed = أكدوا الهوية أولاً.
 
+review-claim-record = سجل العائلة
 review-title = الحالات
 review-open-case = فتح الحالة للمراجعة
 review-graded-view = عرض الصور على مراحل

@@ -212,6 +212,7 @@ claim-not-open = Dieser Hinweis wurde schon geprüft.
 claim-confirm-unchecked = Kreuzen Sie das Feld zur Bestätigung an.
 claim-not-confirmed = Bestätigen Sie zuerst die Identifizierung.
 
+review-claim-record = Die Meldung der Familie
 review-title = Fälle
 review-open-case = Fall zur Prüfung öffnen
 review-graded-view = Stufenweise Ansicht der Fotos

@@ -212,6 +212,7 @@ claim-not-open = This claim has already been reviewed.
 claim-confirm-unchecked = Tick the box to confirm.
 claim-not-confirmed = Confirm the identification first.
 
+review-claim-record = The family's record
 review-title = Cases
 review-open-case = Open the case for review
 review-graded-view = Graded viewing of the photos

@@ -212,6 +212,7 @@ claim-not-open = Ce signalement a déjà été examiné.
 claim-confirm-unchecked = Cochez la case pour confirmer.
 claim-not-confirmed = Confirmez d'abord l'identification.
 
+review-claim-record = La fiche de la famille
 review-title = Cas
 review-open-case = Ouvrir le cas pour examen
 review-graded-view = Visionnage progressif des photos
