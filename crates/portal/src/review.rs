@@ -47,7 +47,7 @@ pub fn cases(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         limit: Some(100),
         ..Default::default()
     };
-    let rows = app.catalogs.get().cases(&filter)?;
+    let rows = app.search_cases(&filter)?;
     let today = store::unblurred_today(&app.db.get(), &me.id)?;
     let cap = cap(app)?;
     let v = |k: &str| req.query(k).unwrap_or("").to_string();
