@@ -214,7 +214,8 @@ pub fn image(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         "blur" => images::derivative(app, &photo.sha256, "blur_strong")?,
         _ => images::original(app, &photo.sha256)?,
     };
-    Ok(Resp::bytes("image/jpeg", bytes))
+    // Originals keep their own format (JPEG, PNG, TIFF): say which, since nosniff is on.
+    Ok(Resp::bytes(athar_media::sniff::sniff(&bytes), bytes))
 }
 
 pub fn claim(app: &App, req: &mut Req<'_>) -> Result<Resp> {
