@@ -4,17 +4,28 @@
 //! Queries go through the [`Catalog`] trait so another SQL engine can stand behind it.
 
 pub mod grouping;
+pub mod matching;
+pub mod observations;
 mod photos;
 mod projection;
+pub mod records;
 pub mod similar;
 mod sqlite;
 
 use serde::Serialize;
 
+pub use observations::{
+    candidate_event, identification_event, informed_event, merge_event, observation_event,
+    split_event, CaseObservations, Observations,
+};
 pub use photos::{
     exif_time, CaseFilter, CaseRow, Pending, PhotoRow, Photos, Stats, GROUPING, METADATA_EXTRACTION,
 };
 pub use projection::{catch_up, rebuild};
+pub use records::{
+    open_contact, record_digest, record_event, seal_contact, search_records, MissingPerson,
+    PersonNames, RecordChange, Records, SealedContact, Sex,
+};
 pub use sqlite::SqliteCatalog;
 
 use athar_vault::SignedEvent;
@@ -29,6 +40,10 @@ pub enum CatalogError {
     WrongKey,
     #[error("the catalogue has events up to {have} but was offered event {next}; run `athar catalog rebuild`")]
     Gap { have: u64, next: u64 },
+    #[error("no missing-person record {0}; `athar record list` shows the records")]
+    NoRecord(String),
+    #[error("invalid missing-person record: {0}")]
+    InvalidRecord(String),
     #[error(transparent)]
     Vault(#[from] athar_vault::VaultError),
     #[error("{path}: {source}")]

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use athar_vault::{kind, SignedEvent};
 
+use crate::observations::Observations;
 use crate::{Result, SqliteCatalog};
 
 pub(crate) const SCHEMA: &str = r#"
@@ -141,7 +142,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
                 ],
             )?;
         }
-        GROUPING => {
+        GROUPING if !crate::observations::is_regrouping(&d) => {
             let case = s(&d, &["case"]).unwrap_or_default();
             tx.execute(
                 "INSERT OR IGNORE INTO cases (id, basis, status, detainee, branch, report, hospital, seq)
@@ -163,16 +164,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
                     params![case, sha, e.seq as i64],
                 )?;
             }
-            // Dates and camera follow from the photos now in the case.
-            tx.execute(
-                "UPDATE cases SET
-                    first_taken = (SELECT min(p.taken) FROM case_photos c JOIN photos p USING (sha256) WHERE c.case_id = ?1),
-                    last_taken = (SELECT max(p.taken) FROM case_photos c JOIN photos p USING (sha256) WHERE c.case_id = ?1),
-                    camera = (SELECT p.make || ' ' || p.model || ' #' || coalesce(p.serial, '?')
-                              FROM case_photos c JOIN photos p USING (sha256) WHERE c.case_id = ?1 AND p.model IS NOT NULL LIMIT 1)
-                 WHERE id = ?1",
-                [case],
-            )?;
+            crate::observations::refresh_dates(tx, case)?;
         }
         _ => {}
     }
@@ -214,6 +206,8 @@ pub struct CaseRow {
     pub last_taken: Option<String>,
     pub camera: Option<String>,
     pub photos: u64,
+    /// The latest observations recorded by an investigator.
+    pub observations: Option<Observations>,
 }
 
 /// Which cases `athar cases` lists.
@@ -278,11 +272,15 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         last_taken: r.get(8)?,
         camera: r.get(9)?,
         photos: r.get::<_, i64>(10)? as u64,
+        observations: r
+            .get::<_, Option<String>>(11)?
+            .and_then(|b| serde_json::from_str(&b).ok()),
     })
 }
 
 const CASE_COLUMNS: &str = "c.id, c.basis, c.status, c.detainee, c.branch, c.report, c.hospital,
-    c.first_taken, c.last_taken, c.camera, (SELECT count(*) FROM case_photos x WHERE x.case_id = c.id)";
+    c.first_taken, c.last_taken, c.camera, (SELECT count(*) FROM case_photos x WHERE x.case_id = c.id),
+    (SELECT o.body FROM case_observations o WHERE o.case_id = c.id)";
 
 /// Counts for `athar stats`: each row is (key, count) or, by month, (month, branch, count).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

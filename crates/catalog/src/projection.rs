@@ -39,13 +39,28 @@ pub fn catch_up(catalog: &mut dyn Catalog, vault: &Vault) -> Result<u64> {
 }
 
 /// Recreate the catalogue at `path` from the log alone, replacing the old one only once the
-/// new one is complete.
+/// new one is complete. The missing-person records, which are not in the log, are carried
+/// over from the old catalogue; if it cannot be read at all it is kept aside as
+/// `<path>.unreadable` rather than deleted, so no family's record is lost.
 pub fn rebuild(vault: &Vault, path: &Path) -> Result<SqliteCatalog> {
     let fresh = path.with_extension("rebuild");
     SqliteCatalog::remove_files(&fresh)?;
     {
         let mut cat = SqliteCatalog::open(&fresh, &vault.catalog_key())?;
         catch_up(&mut cat, vault)?;
+        if path.exists() {
+            if let Err(e) = cat.carry_records(path, &vault.catalog_key()) {
+                if matches!(e, CatalogError::DiskFull) {
+                    return Err(e);
+                }
+                let mut aside = path.as_os_str().to_owned();
+                aside.push(".unreadable");
+                std::fs::rename(path, &aside).map_err(|source| CatalogError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
     }
     SqliteCatalog::remove_files(path)?;
     std::fs::rename(&fresh, path).map_err(|source| CatalogError::Io {

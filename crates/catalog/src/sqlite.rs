@@ -51,10 +51,13 @@ impl SqliteCatalog {
         }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000;",
+             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000; \
+             PRAGMA secure_delete = ON;",
         )?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::photos::SCHEMA)?;
+        conn.execute_batch(crate::observations::SCHEMA)?;
+        conn.execute_batch(crate::records::SCHEMA)?;
         Ok(SqliteCatalog { conn })
     }
 
@@ -79,6 +82,10 @@ impl SqliteCatalog {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -133,6 +140,7 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, ev: &SignedEvent) -> Result<()> {
         }
     }
     crate::photos::apply(tx, ev)?;
+    crate::observations::apply(tx, ev)?;
     Ok(())
 }
 
@@ -300,6 +308,10 @@ impl Catalog for SqliteCatalog {
             ("derivatives", "sha256"),
             ("cases", "id"),
             ("case_photos", "case_id, sha256"),
+            ("case_observations", "case_id"),
+            ("records", "id"),
+            ("record_photos", "id"),
+            ("record_contacts", "record_id"),
         ] {
             let mut stmt = self
                 .conn

@@ -57,7 +57,12 @@ fn generate(
     Ok(summary)
 }
 
-pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
+pub fn run(
+    dir: Option<PathBuf>,
+    bodies: usize,
+    seed: u64,
+    serve: Option<String>,
+) -> Result<ExitCode> {
     let dir = match dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("athar-demo-{}", std::process::id())),
@@ -166,9 +171,42 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
     println!("  {p} athar verify {}", vault_dir.display());
     println!("  {p} athar checkpoint {}", vault_dir.display());
     println!("  ground truth: {}", summary.ground_truth.display());
-    Ok(if report.ok() {
+    drop(session);
+    let ok = report.ok();
+    portal(&vault_dir, &passphrase, serve)?;
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Step 7: the portal, with one demo account per role.
+fn portal(vault: &Path, passphrase: &SecretString, listen: Option<String>) -> Result<()> {
+    println!();
+    println!("7. the families' and investigators' portal");
+    let app = crate::serve::open(vault, passphrase, 4)?;
+    athar_portal::admin::demo_accounts(&app)?;
+    for (role, email, _, password) in athar_portal::admin::DEMO_ACCOUNTS {
+        println!("   {:<13} {email:<26} password: {password}", role.as_str());
+    }
+    let Some(listen) = listen else {
+        println!(
+            "   start it with: ATHAR_PASSPHRASE_FILE={} athar serve {}",
+            vault
+                .parent()
+                .unwrap_or(vault)
+                .join("passphrase.txt")
+                .display(),
+            vault.display()
+        );
+        return Ok(());
+    };
+    crate::serve::serve(app, &listen, |addr| {
+        println!(
+            "   open http://localhost:{}/ and sign in with an account above (Ctrl-C to stop)",
+            addr.port()
+        );
+    })?;
+    Ok(())
 }

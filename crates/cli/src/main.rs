@@ -5,10 +5,12 @@ mod cases;
 mod demo;
 mod ingest;
 mod inspect;
+mod matching;
 mod output;
 mod passphrase;
 mod proofs;
 mod route;
+mod serve;
 mod session;
 mod verify;
 
@@ -266,6 +268,41 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Serve the families' and investigators' web portal on a vault.
+    ///
+    /// The vault's writer lock is taken only while an event is appended, so `ingest` can run
+    /// meanwhile. With no administrator yet, prints a one-time link to create one.
+    Serve {
+        vault: PathBuf,
+        /// Address and port to listen on. Put a TLS-terminating proxy in front for anything
+        /// but localhost: session cookies are Secure.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+        /// Database connections per pool (parallel readers).
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Missing-person records from families: add, list, withdraw.
+    Record {
+        #[command(subcommand)]
+        action: matching::RecordAction,
+    },
+    /// Rank the cases that might be the person of a missing-person record, with reasons
+    /// (branch, dates, sex, age, distinguishing marks, known numbers).
+    Match {
+        vault: PathBuf,
+        /// The record's id (`athar record list VAULT` shows them).
+        record: String,
+        /// How many candidates to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Generate a synthetic collection and run the whole pipeline on it.
     Demo {
         /// Where to put the demo (default: a new directory under the system temp dir).
@@ -276,6 +313,12 @@ enum Command {
         bodies: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Set up the portal's demo accounts but do not start the portal.
+        #[arg(long)]
+        no_serve: bool,
+        /// Where the portal listens.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
     },
     /// Write the synthetic (never graphic) test collection into DIR.
     DemoCorpus {
@@ -449,7 +492,27 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Receive(args) => route::receive(args),
         Command::Import(args) => route::import(args),
         Command::Export(args) => route::export(args),
-        Command::Demo { dir, bodies, seed } => demo::run(dir, bodies, seed),
+        Command::Serve {
+            vault,
+            listen,
+            connections,
+            pass,
+        } => serve::run(&vault, &listen, connections, &pass),
+        Command::Demo {
+            dir,
+            bodies,
+            seed,
+            no_serve,
+            listen,
+        } => demo::run(dir, bodies, seed, (!no_serve).then_some(listen)),
+        Command::Record { action } => matching::record(action),
+        Command::Match {
+            vault,
+            record,
+            limit,
+            json,
+            pass,
+        } => matching::run_match(&vault, &record, limit, json, &pass),
         Command::DemoCorpus {
             dir,
             bodies,

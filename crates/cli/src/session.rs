@@ -69,11 +69,21 @@ pub fn rebuild(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let vault = Vault::open(root, &passphrase, Access::Write)?;
     let catalog = athar_catalog::rebuild(&vault, &catalog_path(root))?;
     let (objects, bytes) = athar_catalog::Catalog::totals(&catalog)?;
+    let records = athar_catalog::Records::all_records(&catalog)?.len();
+    let aside = root.join(format!("{CATALOG_FILE}.unreadable"));
+    if aside.exists() {
+        eprintln!(
+            "athar: the old catalogue could not be read, so no missing-person records were carried \
+             over from it; it is kept as {} (open it with the vault key to recover them)",
+            aside.display()
+        );
+    }
     println!(
-        "rebuilt the catalogue from {} events: {} objects, {}",
+        "rebuilt the catalogue from {} events: {} objects, {}; kept {} missing-person records",
         vault.tail().size,
         objects,
-        crate::output::bytes(bytes)
+        crate::output::bytes(bytes),
+        records
     );
     Ok(ExitCode::SUCCESS)
 }

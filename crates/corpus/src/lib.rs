@@ -13,6 +13,7 @@ pub mod font;
 mod noise;
 mod plan;
 mod render;
+pub mod traits;
 
 use std::fs;
 use std::io::Write;
@@ -33,7 +34,7 @@ pub use plan::{
 pub const GROUND_TRUTH: &str = "ground_truth.csv";
 
 /// Ground-truth CSV header, in column order.
-pub const GROUND_TRUTH_COLUMNS: [&str; 21] = [
+pub const GROUND_TRUTH_COLUMNS: [&str; 24] = [
     "path",
     "sha256",
     "bytes",
@@ -55,6 +56,10 @@ pub const GROUND_TRUTH_COLUMNS: [&str; 21] = [
     "offset_time_original",
     "photographer",
     "shot",
+    // Per body (see `traits`): what an investigator would observe.
+    "sex",
+    "age",
+    "marks",
 ];
 
 /// Generation options.
@@ -270,10 +275,11 @@ fn csv_field(out: &mut String, s: &str) {
     }
 }
 
-fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64) -> String {
+fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64, seed: u64) -> String {
     let cam = p.camera();
     let o = |x: &Option<String>| x.clone().unwrap_or_default();
-    let fields: [String; 21] = [
+    let traits = p.body_index.map(|i| traits::body_traits(seed, i));
+    let fields: [String; 24] = [
         p.path.clone(),
         sha.to_string(),
         bytes.to_string(),
@@ -295,6 +301,11 @@ fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64) -> String {
         OFFSET_TIME.into(),
         p.photographer.into(),
         p.shot.map_or(String::new(), |s| s.to_string()),
+        traits.as_ref().map_or("", |t| t.sex).into(),
+        traits.as_ref().map_or(String::new(), |t| t.age.to_string()),
+        traits
+            .as_ref()
+            .map_or(String::new(), |t| t.marks.join("; ")),
     ];
     let mut line = String::with_capacity(256);
     for (i, f) in fields.iter().enumerate() {
@@ -404,7 +415,7 @@ pub fn generate(
     for (p, r) in photos.iter().zip(results) {
         let (sha, n) = r.into_inner().unwrap().expect("photo rendered");
         bytes += n;
-        csv.push_str(&csv_row(p, &sha, n));
+        csv.push_str(&csv_row(p, &sha, n, opts.seed));
     }
     let gt = dir.join(GROUND_TRUTH);
     let mut f = fs::File::create(&gt).map_err(io_err(&gt))?;

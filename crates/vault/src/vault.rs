@@ -254,6 +254,27 @@ impl Vault {
         Ok(signed)
     }
 
+    /// For a long-lived reader (the portal): take the writer's lock for one batch only, so
+    /// that `ingest` and other writers can run the rest of the time. The tail is read again
+    /// under the lock, since another writer may have appended meanwhile. Fails with
+    /// [`VaultError::Locked`] while another process writes; the caller may retry.
+    pub fn append_with_lock(&mut self, drafts: Vec<EventDraft>) -> Result<Vec<SignedEvent>> {
+        if self._lock.is_some() {
+            return self.append(drafts);
+        }
+        let lock = acquire_lock(&self.root)?;
+        self.tail = log::read_tail(self.store.as_ref(), &self.secrets.identity)?;
+        let appended = self.append(drafts);
+        drop(lock);
+        appended
+    }
+
+    /// Re-read the log's tail (another process may have appended).
+    pub fn refresh_tail(&mut self) -> Result<()> {
+        self.tail = log::read_tail(self.store.as_ref(), &self.secrets.identity)?;
+        Ok(())
+    }
+
     /// Convenience for a single event.
     pub fn append_one(
         &mut self,

@@ -1,0 +1,156 @@
+//! Passwords, session ids, CSRF tokens and the sign-in rate limit.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub const SESSION_COOKIE: &str = "athar_session";
+pub const LANG_COOKIE: &str = "athar_lang";
+/// Sessions last a working day.
+pub const SESSION_TTL: i64 = 12 * 3600;
+pub const MIN_PASSWORD: usize = 10;
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    hex::encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Argon2id with the crate's defaults (the OWASP-recommended 19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
+}
+
+pub fn check_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to check against when the account does not exist, so that timing does not tell
+/// which e-mail addresses have accounts.
+pub fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("no such account, only for timing"))
+}
+
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// `Set-Cookie` for the session: Secure, HttpOnly, SameSite=Strict (browsers treat
+/// http://localhost as secure, so this works on a workstation too).
+pub fn session_cookie(id: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={id}; Path=/; Max-Age={SESSION_TTL}; Secure; HttpOnly; SameSite=Strict"
+    )
+}
+
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict")
+}
+
+pub fn lang_cookie(code: &str) -> String {
+    format!("{LANG_COOKIE}={code}; Path=/; Max-Age=31536000; Secure; SameSite=Lax")
+}
+
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// Failed sign-ins allowed per window, per e-mail address and per client address.
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+pub const MAX_FAILURES_PER_CLIENT: u32 = 20;
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Counts failed sign-ins in a fixed window; a success does not reset the client count, so a
+/// guesser with one real account gains nothing.
+#[derive(Default)]
+pub struct Limiter {
+    failures: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl Limiter {
+    fn count(&self, key: &str) -> u32 {
+        let map = self.failures.lock().expect("limiter lock");
+        match map.get(key) {
+            Some((since, n)) if since.elapsed() < WINDOW => *n,
+            _ => 0,
+        }
+    }
+
+    pub fn blocked(&self, email: &str, ip: IpAddr) -> bool {
+        self.count(&format!("e:{email}")) >= MAX_FAILURES_PER_ACCOUNT
+            || self.count(&format!("i:{ip}")) >= MAX_FAILURES_PER_CLIENT
+    }
+
+    pub fn failed(&self, email: &str, ip: IpAddr) {
+        let mut map = self.failures.lock().expect("limiter lock");
+        if map.len() > 100_000 {
+            map.retain(|_, (since, _)| since.elapsed() < WINDOW);
+        }
+        for key in [format!("e:{email}"), format!("i:{ip}")] {
+            let e = map.entry(key).or_insert((Instant::now(), 0));
+            if e.0.elapsed() >= WINDOW {
+                *e = (Instant::now(), 0);
+            }
+            e.1 += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_hashes_are_argon2id() {
+        let h = hash_password("a long enough passphrase");
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(check_password("a long enough passphrase", &h));
+        assert!(!check_password("a long enough passphrasE", &h));
+        assert_ne!(h, hash_password("a long enough passphrase"), "salted");
+    }
+
+    #[test]
+    fn the_limiter_blocks_after_five_failures_for_one_account() {
+        let l = Limiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+            assert!(!l.blocked("a@x", ip));
+            l.failed("a@x", ip);
+        }
+        assert!(l.blocked("a@x", ip));
+        assert!(!l.blocked("b@x", "127.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        assert_eq!(
+            cookie("a=1; athar_session=xyz; b=2", SESSION_COOKIE),
+            Some("xyz")
+        );
+        assert_eq!(cookie("a=1", SESSION_COOKIE), None);
+    }
+}
