@@ -402,3 +402,51 @@ fn evaluation_on_synthetic_records() {
         100.0 * share
     );
 }
+
+/// A new signal (face similarity, say) plugs in as one more scorer.
+#[test]
+fn a_new_signal_is_one_more_scorer() {
+    struct Face(String);
+    impl matching::Scorer for Face {
+        fn signal(&self) -> Signal {
+            Signal::Face
+        }
+        fn score(
+            &self,
+            _: &matching::Query,
+            c: &matching::CaseFacts,
+            t: &CaseTable,
+            out: &mut matching::Sink,
+        ) {
+            if t.id(c) == self.0 {
+                out.add(Signal::Face, 50.0, "face-similar", || {
+                    vec![("distance", "0.21".into())]
+                });
+            }
+        }
+    }
+    let mut f = fixture();
+    let syn = eval::synthetic(300, 9);
+    f.log(syn.drafts.clone());
+    let table = CaseTable::load(&f.cat).unwrap();
+    let r = &syn.records[0].0;
+    let target = table.id(&table.cases[123]).to_string();
+    let standard = Matcher::standard().rank_table(&table, r, 10);
+    assert_ne!(
+        standard.first().map(|c| c.case_id.as_str()),
+        Some(target.as_str())
+    );
+    let with_face = Matcher::standard().with(Box::new(Face(target.clone())));
+    assert!(with_face.signals().contains(&Signal::Face));
+    let ranked = with_face.rank_table(&table, r, 10);
+    assert_eq!(ranked[0].case_id, target);
+    let face = ranked[0]
+        .reasons
+        .iter()
+        .find(|x| x.signal == Signal::Face)
+        .unwrap();
+    assert_eq!(
+        (face.detail.code.as_str(), face.weight),
+        ("face-similar", 50.0)
+    );
+}
