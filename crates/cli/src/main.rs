@@ -6,6 +6,7 @@ mod demo;
 mod ingest;
 mod inspect;
 mod output;
+mod package;
 mod passphrase;
 mod proofs;
 mod route;
@@ -266,6 +267,10 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Write a court evidence package: a BagIt bag of the cases' originals with their signed
+    /// custody events, Merkle proofs, a signed checkpoint, the archive's keys and an index page
+    /// in Arabic and English. `athar-verify PACKAGE` checks it offline.
+    Package(package::PackageArgs),
     /// Generate a synthetic collection and run the whole pipeline on it.
     Demo {
         /// Where to put the demo (default: a new directory under the system temp dir).
@@ -449,6 +454,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Receive(args) => route::receive(args),
         Command::Import(args) => route::import(args),
         Command::Export(args) => route::export(args),
+        Command::Package(args) => package::run(args),
         Command::Demo { dir, bodies, seed } => demo::run(dir, bodies, seed),
         Command::DemoCorpus {
             dir,

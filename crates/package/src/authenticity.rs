@@ -16,6 +16,10 @@ pub struct Report {
 
 /// The authenticity report for the packaged cases, or `None` when this build has no
 /// forensic analysis to run.
-pub fn report(_vault: &Vault, _catalog: &SqliteCatalog, _cases: &[CaseRow]) -> Result<Option<Report>> {
+pub fn report(
+    _vault: &Vault,
+    _catalog: &SqliteCatalog,
+    _cases: &[CaseRow],
+) -> Result<Option<Report>> {
     Ok(None)
 }

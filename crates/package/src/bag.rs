@@ -184,4 +184,3 @@ mod tests {
         assert_eq!(one_line("a\r\nb\nc"), "a b c");
     }
 }
-

@@ -37,7 +37,11 @@ pub enum PackageError {
     #[error("{0} already exists and is not empty; give --out a new directory")]
     OutNotEmpty(PathBuf),
     #[error("photo {sha256} with its derivatives is {size} bytes, more than --split-size ({limit} bytes); choose a larger size")]
-    TooBig { sha256: String, size: u64, limit: u64 },
+    TooBig {
+        sha256: String,
+        size: u64,
+        limit: u64,
+    },
     #[error("object {sha256} decrypted to bytes whose SHA-256 is {got}: the vault is damaged; run `athar verify`")]
     Corrupt { sha256: String, got: String },
     #[error("reading {what} from the vault: {source}")]
@@ -124,12 +128,7 @@ pub fn write(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<Summary> {
-    if out.exists()
-        && std::fs::read_dir(out)
-            .map_err(io_at(out))?
-            .next()
-            .is_some()
-    {
+    if out.exists() && std::fs::read_dir(out).map_err(io_at(out))?.next().is_some() {
         return Err(PackageError::OutNotEmpty(out.to_path_buf()));
     }
     let cases = select::cases(catalog, &opts.cases)?;

@@ -231,7 +231,10 @@ mod tests {
                     "consistency {old} → {size}"
                 );
             }
-            assert_eq!(tree.root(0, size), athar_tlog::root(&leaves[..size as usize]));
+            assert_eq!(
+                tree.root(0, size),
+                athar_tlog::root(&leaves[..size as usize])
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use athar_catalog::{Catalog, CaseRow, Photos, SqliteCatalog};
+use athar_catalog::{CaseRow, Catalog, Photos, SqliteCatalog};
 
 use crate::bag::safe_name;
 use crate::{PackageError, Result};
@@ -59,11 +59,7 @@ pub fn cases(catalog: &SqliteCatalog, ids: &[String]) -> Result<Vec<CaseRow>> {
     Ok(rows)
 }
 
-pub fn groups(
-    catalog: &SqliteCatalog,
-    cases: &[CaseRow],
-    derivatives: bool,
-) -> Result<Vec<Group>> {
+pub fn groups(catalog: &SqliteCatalog, cases: &[CaseRow], derivatives: bool) -> Result<Vec<Group>> {
     let mut groups = Vec::new();
     for case in cases {
         let dir = format!("data/{}", safe_name(&case.id));
