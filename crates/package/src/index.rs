@@ -140,9 +140,9 @@ pre {{ padding: .6em; overflow-x: auto; }}
 </section>
 <section lang="ar" dir="rtl">
 <h2>ما هذه الحزمة</h2>
-<p>أدلة مصوّرة من أرشيف <b>{custodian}</b> (السجل <code dir="ltr">{origin}</code>)، حُزمت بتاريخ {created} وتضم {ncases} حالة: {originals} ملفًا أصليًا{derivs_ar}. بصمة SHA-256 لكل ملف مدرجة في <code>manifest-sha256.txt</code>، وسجل حيازته في أسطر الأحداث الموقّعة في <code>athar/events/</code>، ولكل حدث برهان انتماء إلى شجرة ميركل في <code>athar/proofs/</code> مقابل نقطة التحقق الموقّعة <code>athar/checkpoint.txt</code> (حجم السجل {size}).</p>
+<p>أدلة مصوّرة من أرشيف <b>{custodian}</b> (السجل <code dir="ltr">{origin}</code>)، حُزمت بتاريخ {created} وتضم {ncases} حالة: {originals} ملفًا أصليًا{derivs_ar}. بصمة SHA-256 لكل ملف مدرجة في <code dir="ltr">manifest-sha256.txt</code>، وسجل حيازته في أسطر الأحداث الموقّعة في <code dir="ltr">athar/events/</code>، ولكل حدث برهان انتماء إلى شجرة ميركل في <code dir="ltr">athar/proofs/</code> مقابل نقطة التحقق الموقّعة <code dir="ltr">athar/checkpoint.txt</code> (حجم السجل {size}).</p>
 {bag_ar}
-<p class="note">لا تعرض هذه الصفحة أي صورة. الملفات في <code>data/</code> صور لأشخاص متوفين؛ لا تفتحها إلا عند الحاجة.</p>
+<p class="note">لا تعرض هذه الصفحة أي صورة. الملفات في <code dir="ltr">data/</code> صور لأشخاص متوفين؛ لا تفتحها إلا عند الحاجة.</p>
 <h2>كيف تتحقق منها</h2>
 <ol>
 <li>شغّل <code dir="ltr">athar-verify .</code> في هذا المجلد. يتحقق من الحقيبة ومن كل بصمة وتوقيع وبرهان، ويطبع الحكم بالعربية والإنكليزية.</li>
