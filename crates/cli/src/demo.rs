@@ -153,6 +153,11 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
         println!("   {line}");
     }
 
+    println!("7. an evidence package for one case, checked by athar-verify");
+    let published = dir.join("published-checkpoint.txt");
+    std::fs::write(&published, &note)?;
+    let verified = package_and_verify(&mut session, &dir, &published)?;
+
     println!();
     println!("Try:");
     let p = format!("ATHAR_PASSPHRASE_FILE={}", pass_file.display());
@@ -166,9 +171,54 @@ pub fn run(dir: Option<PathBuf>, bodies: usize, seed: u64) -> Result<ExitCode> {
     println!("  {p} athar verify {}", vault_dir.display());
     println!("  {p} athar checkpoint {}", vault_dir.display());
     println!("  ground truth: {}", summary.ground_truth.display());
-    Ok(if report.ok() {
+    Ok(if report.ok() && verified {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Package the first case and check it with the verifier's library: the same code as the
+/// `athar-verify` binary, called in-process because `cargo run -- demo` builds only `athar`.
+/// The checkpoint of step 6 stands for one the archive published: the verifier checks that
+/// the package's log extends it.
+fn package_and_verify(session: &mut Session, dir: &Path, published: &Path) -> Result<bool> {
+    let Some(case) = athar_catalog::Photos::cases(&session.catalog, &Default::default())?
+        .into_iter()
+        .next()
+    else {
+        println!("   no case to package");
+        return Ok(true);
+    };
+    let out = dir.join("package");
+    let opts = athar_package::Options {
+        cases: vec![case.id.clone()],
+        derivatives: true,
+        split_size: None,
+    };
+    let summary = crate::package::write(session, &opts, &out, &())?;
+    println!(
+        "   case {}: {} originals, {} derivatives, {} signed events with proofs in {}",
+        case.id,
+        summary.originals,
+        summary.derivatives,
+        summary.events,
+        out.display()
+    );
+    let report = athar_verify::verify(
+        &out,
+        &athar_verify::Options {
+            published_checkpoint: Some(published.to_path_buf()),
+            key: None,
+        },
+    );
+    for line in athar_verify::verdict(&report).lines() {
+        println!("   {line}");
+    }
+    println!(
+        "   the same check by hand: cargo run -p athar-verify -- {} --checkpoint {}",
+        out.display(),
+        published.display()
+    );
+    Ok(report.ok())
 }
