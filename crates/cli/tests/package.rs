@@ -67,6 +67,12 @@ fn fixture() -> &'static Fixture {
     })
 }
 
+/// Tests that write to the shared vault (package, verify) take turns: it has one writer.
+fn writer() -> std::sync::MutexGuard<'static, ()> {
+    static W: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    W.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn first_case(tv: &TestVault) -> String {
     let out = tv.run("cases", &["--json"]);
     assert_ok(&out);
@@ -168,12 +174,22 @@ fn a_fresh_package_verifies_and_says_so_in_both_languages() {
 
 #[test]
 fn the_package_holds_the_originals_and_their_signed_history() {
+    let _w = writer();
     let f = fixture();
     let pkg: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(f.package.join("athar/package.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(pkg["cases"][0]["id"], f.case.as_str());
+    // Every event line once, in log order; each item's history picked out by event_seqs.
+    let events: Vec<serde_json::Value> =
+        std::fs::read_to_string(f.package.join("athar/events.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     for item in pkg["items"].as_array().unwrap() {
         let sha = item["sha256"].as_str().unwrap();
         let bytes = std::fs::read(f.package.join(item["path"].as_str().unwrap())).unwrap();
@@ -183,11 +199,15 @@ fn the_package_holds_the_originals_and_their_signed_history() {
             bytes,
             "the bag holds the vault's original bytes"
         );
-        let events =
-            std::fs::read_to_string(f.package.join(item["events"].as_str().unwrap())).unwrap();
-        let types: Vec<String> = events
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].to_string())
+        let types: Vec<String> = item["event_seqs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let e = &events[seqs.binary_search(&s.as_u64().unwrap()).unwrap()];
+                assert!(e["objects"].as_array().unwrap().iter().any(|o| o == sha));
+                e["type"].to_string()
+            })
             .collect();
         if item["role"] == "original" {
             assert!(types.contains(&"\"ingestion\"".to_string()), "{types:?}");
@@ -312,14 +332,32 @@ fn changed_bag_info_is_named() {
 #[test]
 fn a_changed_event_line_is_named() {
     let (_d, pkg) = copy_package("p");
-    let events = files_under(&pkg, "athar/events")[0].clone();
-    edit(&pkg.join(&events), |t| {
+    let events = "athar/events.jsonl";
+    edit(&pkg.join(events), |t| {
         t.replacen("\"seq\":", "\"seq\": ", 1)
     });
-    let findings = expect_failure(&pkg, &Options::default(), "event", &events);
+    let findings = expect_failure(
+        &pkg,
+        &Options::default(),
+        "event",
+        "athar/events.jsonl line 1",
+    );
     assert!(
-        findings.iter().all(|f| f.file.contains(&events)),
+        findings.iter().all(|f| f.file.contains(events)),
         "only that file is blamed: {findings:#?}"
+    );
+
+    // A line dropped from an item's history is noticed too.
+    let (_d, pkg) = copy_package("q");
+    edit(&pkg.join(events), |t| {
+        t.lines().skip(1).map(|l| format!("{l}\n")).collect()
+    });
+    let findings = expect_failure(&pkg, &Options::default(), "event", events);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.problem.contains("the package index lists")),
+        "{findings:#?}"
     );
 }
 
@@ -534,6 +572,7 @@ fn the_verifier_says_what_it_needs_for_checkpoints_it_cannot_link() {
 
 #[test]
 fn a_split_package_is_a_group_of_valid_bags() {
+    let _w = writer();
     let f = fixture();
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("split");
@@ -623,6 +662,7 @@ fn a_split_package_is_a_group_of_valid_bags() {
 
 #[test]
 fn bad_requests_get_clear_errors_and_change_nothing() {
+    let _w = writer();
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p");

@@ -87,14 +87,13 @@ pub fn page(d: &IndexData<'_>) -> String {
             _ => "derivative · مشتق".to_string(),
         };
         items.push_str(&format!(
-            "<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"hash\">{}</td><td>{}</td><td>{}</td><td><a href=\"{}\">{}</a></td></tr>\n",
+            "<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"hash\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             esc(&i.case),
             esc(&i.path),
             esc(i.path.rsplit('/').next().unwrap_or(&i.path)),
             esc(&i.sha256),
             role,
             i.size,
-            esc(&i.events),
             i.event_seqs.len()
         ));
     }
@@ -127,7 +126,7 @@ pre {{ padding: .6em; overflow-x: auto; }}
 <div class="cols">
 <section lang="en" dir="ltr">
 <h2>What this is</h2>
-<p>Photographic evidence from the archive <b>{custodian}</b> (log <code>{origin}</code>), packaged on {created} for {ncases} case(s): {originals} original file(s){derivs_en}. Every file's SHA-256 is listed in <code>manifest-sha256.txt</code>; its custody history is in the signed event lines under <code>athar/events/</code>, each with a Merkle inclusion proof under <code>athar/proofs/</code> against the signed checkpoint <code>athar/checkpoint.txt</code> (log size {size}, root <span class="hash">{root}</span>).</p>
+<p>Photographic evidence from the archive <b>{custodian}</b> (log <code>{origin}</code>), packaged on {created} for {ncases} case(s): {originals} original file(s){derivs_en}. Every file's SHA-256 is listed in <code>manifest-sha256.txt</code>; its custody history is in the signed event lines under <code>athar/events.jsonl</code>, each with a Merkle inclusion proof under <code>athar/proofs/</code> against the signed checkpoint <code>athar/checkpoint.txt</code> (log size {size}, root <span class="hash">{root}</span>).</p>
 {bag_en}
 <p class="note">This page shows no photographs. The files under <code>data/</code> are photographs of the dead; open them only if you need to.</p>
 <h2>How to check it</h2>
@@ -140,7 +139,7 @@ pre {{ padding: .6em; overflow-x: auto; }}
 </section>
 <section lang="ar" dir="rtl">
 <h2>ما هذه الحزمة</h2>
-<p>أدلة مصوّرة من أرشيف <b>{custodian}</b> (السجل <code dir="ltr">{origin}</code>)، حُزمت بتاريخ {created} وتضم {ncases} حالة: {originals} ملفًا أصليًا{derivs_ar}. بصمة SHA-256 لكل ملف مدرجة في <code dir="ltr">manifest-sha256.txt</code>، وسجل حيازته في أسطر الأحداث الموقّعة في <code dir="ltr">athar/events/</code>، ولكل حدث برهان انتماء إلى شجرة ميركل في <code dir="ltr">athar/proofs/</code> مقابل نقطة التحقق الموقّعة <code dir="ltr">athar/checkpoint.txt</code> (حجم السجل {size}).</p>
+<p>أدلة مصوّرة من أرشيف <b>{custodian}</b> (السجل <code dir="ltr">{origin}</code>)، حُزمت بتاريخ {created} وتضم {ncases} حالة: {originals} ملفًا أصليًا{derivs_ar}. بصمة SHA-256 لكل ملف مدرجة في <code dir="ltr">manifest-sha256.txt</code>، وسجل حيازته في أسطر الأحداث الموقّعة في <code dir="ltr">athar/events.jsonl</code>، ولكل حدث برهان انتماء إلى شجرة ميركل في <code dir="ltr">athar/proofs/</code> مقابل نقطة التحقق الموقّعة <code dir="ltr">athar/checkpoint.txt</code> (حجم السجل {size}).</p>
 {bag_ar}
 <p class="note">لا تعرض هذه الصفحة أي صورة. الملفات في <code dir="ltr">data/</code> صور لأشخاص متوفين؛ لا تفتحها إلا عند الحاجة.</p>
 <h2>كيف تتحقق منها</h2>
@@ -162,7 +161,7 @@ pre {{ padding: .6em; overflow-x: auto; }}
 <table>
 <tr><th>case · الحالة</th><th>file · الملف</th><th>SHA-256</th><th>role · النوع</th><th>bytes · البايتات</th><th>events · الأحداث</th></tr>
 {items}</table>
-<p>{events} custody events · حدث حيازة</p>
+<p>{events} custody events · حدث حيازة: <a href="athar/events.jsonl">athar/events.jsonl</a></p>
 </body>
 </html>
 "#,

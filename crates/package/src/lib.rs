@@ -234,20 +234,18 @@ fn write_bag(
         }
     }
 
-    // Each item's events, and one proof per event (shared by the items it names).
-    let mut seqs = std::collections::BTreeSet::new();
-    let mut done = std::collections::HashSet::new();
-    for item in &items {
-        if done.insert(item.sha256.as_str()) {
-            let mut text = String::new();
-            for seq in &item.event_seqs {
-                text.push_str(&evidence.lines[seq]);
-                text.push('\n');
-                seqs.insert(*seq);
-            }
-            bag.tag(&item.events, text.as_bytes())?;
-        }
+    // Every event about the bag's items, once (a transfer or dissemination event can name
+    // thousands of objects: one copy per item would grow with the square of the package).
+    let seqs: std::collections::BTreeSet<u64> = items
+        .iter()
+        .flat_map(|i| i.event_seqs.iter().copied())
+        .collect();
+    let mut lines = String::new();
+    for seq in &seqs {
+        lines.push_str(&evidence.lines[seq]);
+        lines.push('\n');
     }
+    bag.tag("athar/events.jsonl", lines.as_bytes())?;
     for seq in &seqs {
         bag.tag(
             &format!("athar/proofs/{seq:012}.tlog-proof"),

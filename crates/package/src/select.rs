@@ -25,9 +25,7 @@ pub struct Item {
     pub case: String,
     pub media_type: String,
     pub size: u64,
-    /// The tag file holding this item's custody events.
-    pub events: String,
-    /// Sequence numbers of those events.
+    /// Sequence numbers of the item's custody events, lines of `athar/events.jsonl`.
     pub event_seqs: Vec<u64>,
 }
 
@@ -116,7 +114,6 @@ fn item(
         case: case.to_string(),
         media_type: object.media_type,
         size: object.size,
-        events: format!("athar/events/{sha}.jsonl"),
         event_seqs: Vec::new(),
     })
 }
@@ -178,7 +175,6 @@ mod tests {
                 case: "c".into(),
                 media_type: "image/jpeg".into(),
                 size,
-                events: String::new(),
                 event_seqs: Vec::new(),
             }],
         }

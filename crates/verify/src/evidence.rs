@@ -2,7 +2,7 @@
 //! checkpoint, each item's signed custody events with their inclusion proofs, and the
 //! consistency of a published checkpoint with the package's. Format: docs/formats/package.md.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::Value;
@@ -14,6 +14,7 @@ use crate::{Findings, Summary};
 const KEYS: &str = "athar/keys.json";
 const CHECKPOINT: &str = "athar/checkpoint.txt";
 const PACKAGE: &str = "athar/package.json";
+const EVENTS: &str = "athar/events.jsonl";
 const SIGNATURE_HEADER: &str = "athar.package-signature@v1";
 const PACKAGE_PREFIX: &[u8] = b"athar package v1\n";
 const EVENT_PREFIX: &[u8] = b"athar event v1\n";
@@ -100,8 +101,8 @@ pub fn checkpoint(dir: &Path, key: &LogKey, f: &mut Findings) -> Option<(String,
     }
 }
 
-/// Every item: its data file's hash is its identity; every event line about it is signed by
-/// the archive, names it, and is in the log at the checkpoint.
+/// Every event line is signed by the archive and in the log at the checkpoint; every item's
+/// data file has its identity as hash, and its `event_seqs` are exactly the events naming it.
 pub fn items(
     dir: &Path,
     bag: &Bag,
@@ -116,9 +117,28 @@ pub fn items(
         None => return f.add("missing file", PACKAGE, "is missing"),
     };
     s.package = json["package"].as_str().unwrap_or_default().to_string();
+    let Some(text) = read_text(dir, EVENTS) else {
+        return f.add("missing file", EVENTS, "is missing");
+    };
     let signer = format!("ed25519:{}", crypto::b64_encode(key.key.as_bytes()));
+    // seq → the objects the event names, for the events that check out.
+    let mut events: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let part = format!("{EVENTS} line {}", n + 1);
+        match event(line, &signer) {
+            Ok((seq, _)) if events.keys().next_back().is_some_and(|last| *last >= seq) => {
+                f.add("event", &part, "is out of log order or repeated")
+            }
+            Ok((seq, objects)) => {
+                proof(dir, seq, line, cp, f);
+                events.insert(seq, objects);
+            }
+            Err(e) => f.add("event", &part, &e),
+        }
+    }
+    s.events = events.len();
+
     let mut described = BTreeSet::new();
-    let mut proven = BTreeSet::new();
     for item in json["items"].as_array().into_iter().flatten() {
         let sha = item["sha256"].as_str().unwrap_or_default();
         let path = item["path"].as_str().unwrap_or_default();
@@ -141,39 +161,21 @@ pub fn items(
         } else {
             s.derivatives += 1;
         }
-        let events = item["events"].as_str().unwrap_or_default();
-        let Some(text) = read_text(dir, events) else {
-            f.add("missing file", events, "is missing");
-            continue;
-        };
-        let want: Vec<u64> = item["event_seqs"]
+        let listed: Vec<u64> = item["event_seqs"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_u64)
             .collect();
-        let mut seen = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let part = format!("{events} line {}", n + 1);
-            match event(line, &signer, sha) {
-                Ok(seq) => {
-                    seen.push(seq);
-                    if proven.insert(seq) {
-                        proof(dir, seq, line, cp, f);
-                    }
-                }
-                Err(e) => f.add("event", &part, &e),
-            }
-        }
-        if seen != want {
-            f.add(
-                "event",
-                events,
-                &format!("holds events {seen:?}, but the package index lists {want:?}"),
-            );
+        let naming: Vec<u64> = events
+            .iter()
+            .filter(|(_, o)| o.iter().any(|x| x == sha))
+            .map(|(s, _)| *s)
+            .collect();
+        if listed != naming {
+            f.add("event", EVENTS, &format!("the events naming {sha} are {naming:?}, but the package index lists {listed:?}"));
         }
     }
-    s.events = proven.len();
     for path in bag.payload.keys() {
         if !described.contains(path) {
             f.add("data file", path, "is not described in athar/package.json");
@@ -182,7 +184,7 @@ pub fn items(
 }
 
 /// A signed event line (docs/formats/events.md): returns its sequence number.
-fn event(line: &str, signer: &str, sha: &str) -> Result<u64, String> {
+fn event(line: &str, signer: &str) -> Result<(u64, Vec<String>), String> {
     let at = line.rfind(SIG_MEMBER).ok_or("has no signature")?;
     let sig = line[at + SIG_MEMBER.len()..]
         .strip_suffix("\"}")
@@ -201,18 +203,17 @@ fn event(line: &str, signer: &str, sha: &str) -> Result<u64, String> {
     if !crypto::ed25519_ok(&key, &msg, &crypto::b64(sig)?) {
         return Err("has a signature that does not verify: the line was changed".into());
     }
-    let names_item = ev["objects"]
+    let objects = ev["objects"]
         .as_array()
         .into_iter()
         .flatten()
-        .any(|o| o == sha);
-    if !names_item {
-        return Err(format!("does not concern {sha}"));
-    }
-    ev["seq"]
+        .filter_map(|o| o.as_str().map(str::to_string))
+        .collect();
+    let seq = ev["seq"]
         .as_u64()
         .filter(|s| *s >= 1)
-        .ok_or_else(|| "has no sequence number".into())
+        .ok_or("has no sequence number")?;
+    Ok((seq, objects))
 }
 
 /// `athar/proofs/<seq>.tlog-proof`: the event's line is leaf `seq - 1` of the checkpoint's tree.
