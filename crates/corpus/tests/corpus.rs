@@ -126,7 +126,11 @@ fn byte_identical_and_independent_of_threads() {
             .collect();
         assert_eq!(r["sha256"], sha);
         if r["exif_edit"] == "stripped" {
-            assert_eq!(&data[..4], &[0xFF, 0xD8, 0xFF, 0xE0], "SOI then JFIF, no Exif");
+            assert_eq!(
+                &data[..4],
+                &[0xFF, 0xD8, 0xFF, 0xE0],
+                "SOI then JFIF, no Exif"
+            );
             assert!(!data.windows(6).any(|w| w == b"Exif\0\0"));
         } else {
             assert_eq!(&data[..4], &[0xFF, 0xD8, 0xFF, 0xE1], "SOI then Exif APP1");
@@ -443,7 +447,10 @@ fn exif_matches_ground_truth_via_exiftool() {
             .iter()
             .find(|c| c.serial == r["exif_camera_serial"])
             .unwrap();
-        assert_eq!(r["exif_edit"] == "swapped", named.serial != r["camera_serial"]);
+        assert_eq!(
+            r["exif_edit"] == "swapped",
+            named.serial != r["camera_serial"]
+        );
         assert_eq!(o["Make"], named.make);
         assert_eq!(o["Model"], named.model);
         assert_eq!(o["SerialNumber"], named.serial);
