@@ -148,7 +148,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
     let s = &r.summary;
     let _ = write!(h, "<h2>{}</h2><table>", label(lang, "summary"));
     for (k, v) in [
-        ("photos", s.photos),
+        ("count", s.photos),
         ("cameras", s.cameras),
         ("tested", s.sensor_tested),
         ("consistent", s.sensor_consistent),
@@ -226,7 +226,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
         });
         let _ = write!(
             h,
-            "<tr><td class=\"ltr\">{}</td><td class=\"n\">{}</td><td class=\"ltr\">{} – {}</td><td class=\"n\">{} / {} / {}</td><td class=\"n\">{}</td><td class=\"ltr\">{}</td><td class=\"n\">{} ({})</td></tr>",
+            "<tr><td class=\"ltr\">{}</td><td class=\"n\">{}</td><td class=\"ltr\">{} – {}</td><td class=\"n ltr\">{} / {} / {}</td><td class=\"n\">{}</td><td class=\"ltr\">{}</td><td class=\"n\">{} ({})</td></tr>",
             esc(&c.camera),
             c.photos,
             esc(c.first.as_deref().unwrap_or("—")),

@@ -304,6 +304,41 @@ mod tests {
     }
 
     #[test]
+    fn a_thumbnail_of_another_picture_is_told_apart() {
+        let picture = |phase: f32| {
+            let mut img = RgbImage::new(640, 480);
+            for y in 0..480 {
+                for x in 0..640 {
+                    let v =
+                        128.0 + 100.0 * ((x as f32 / 50.0 + phase).sin() * (y as f32 / 70.0).cos());
+                    img.put(x, y, [v as u8, v as u8, (255.0 - v) as u8]);
+                }
+            }
+            img
+        };
+        let (img, other) = (picture(0.0), picture(2.0));
+        let thumb = |i: &RgbImage| ops::encode_jpeg(&ops::resize(i, 160, 120), 85).unwrap();
+        let same = thumbnail_diff(&img, &thumb(&img)).unwrap();
+        let swapped = thumbnail_diff(&img, &thumb(&other)).unwrap();
+        assert!(same < 4.0, "own thumbnail differs by {same}");
+        assert!(
+            swapped > 16.0,
+            "another picture's thumbnail differs by only {swapped}"
+        );
+        // A 4:3 image in a 160x160 thumbnail with black bars is compared where it shows.
+        let mut padded = RgbImage::new(160, 160);
+        let small = ops::resize(&img, 160, 120);
+        for y in 0..120 {
+            for x in 0..160 {
+                padded.put(x, y + 20, small.get(x, y));
+            }
+        }
+        let bars = thumbnail_diff(&img, &ops::encode_jpeg(&padded, 85).unwrap()).unwrap();
+        assert!(bars < 4.0, "letterboxed thumbnail differs by {bars}");
+        assert_eq!(thumbnail_diff(&img, b"not a jpeg"), None);
+    }
+
+    #[test]
     fn editors_are_named() {
         assert_eq!(editor("Adobe Photoshop CS5 Windows"), Some("photoshop"));
         assert_eq!(editor("Digital Camera FinePix S5800 S800 Ver1.00"), None);
