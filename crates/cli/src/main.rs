@@ -1,6 +1,7 @@
 //! `athar`: keep photographic evidence safe from the first copy to the courtroom.
 
 mod analyze;
+mod authenticity;
 mod cases;
 mod demo;
 mod ingest;
@@ -188,6 +189,16 @@ enum Command {
     Import(route::ImportArgs),
     /// Export what the vault logged since a checkpoint as a bundle for a partner archive.
     Export(route::ExportArgs),
+    /// Authenticity analysis: per camera, file order against DateTimeOriginal, JPEG
+    /// quantization tables and size against the camera model, editing software, embedded
+    /// thumbnails, dates outside the plausible range; sensor fingerprints (PRNU) with
+    /// attribution by PCE and clustering of photos without EXIF; duplicates across cases and
+    /// copies with different EXIF.
+    ///
+    /// Writes report.html (English), report.ar.html (Arabic) and report.json into --out, with
+    /// the method and every parameter, so another examiner can reproduce the figures.
+    /// Fingerprints are always estimated from the whole collection, also for one case.
+    Authenticity(authenticity::AuthenticityArgs),
     /// Analyse every image not yet analysed: EXIF, perceptual hashes (PDQ, pHash), numbers
     /// from names or the card, thumbnail and blurred previews; then group photos into cases.
     ///
@@ -455,6 +466,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Import(args) => route::import(args),
         Command::Export(args) => route::export(args),
         Command::Package(args) => package::run(args),
+        Command::Authenticity(args) => authenticity::run(args),
         Command::Demo { dir, bodies, seed } => demo::run(dir, bodies, seed),
         Command::DemoCorpus {
             dir,

@@ -693,7 +693,43 @@ fn the_index_page_renders_in_chromium() {
     assert!(page.contains("Evidence package") && page.contains("حزمة أدلة"));
     assert!(page.contains(&f.case));
     assert!(!page.contains("<img"), "the index shows no photograph");
+    assert!(
+        page.contains("athar/authenticity.html"),
+        "the index links the report"
+    );
     eprintln!("screenshot: {}", shot.display());
+}
+
+#[test]
+fn the_authenticity_report_is_in_the_package_and_renders() {
+    let f = fixture();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(f.package.join("athar/authenticity.json")).unwrap(),
+    )
+    .unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains(&f.case),
+        "the report covers the packaged case"
+    );
+    for (page, name) in [
+        ("athar/authenticity.html", "package-authenticity-en.png"),
+        ("athar/authenticity.ar.html", "package-authenticity-ar.png"),
+    ] {
+        let shot = screenshot(&f.package.join(page), name);
+        eprintln!("screenshot: {}", shot.display());
+    }
+    // The report is covered by the signed tag manifest like every other tag file.
+    let (_d, pkg) = copy_package("p");
+    edit(&pkg.join("athar/authenticity.json"), |t| {
+        t.replacen('{', "{ ", 1)
+    });
+    expect_failure(
+        &pkg,
+        &Options::default(),
+        "tag file",
+        "athar/authenticity.json",
+    );
 }
 
 /// Headless Chromium screenshot into the target directory; fails clearly without Chromium.

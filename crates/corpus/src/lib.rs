@@ -8,6 +8,7 @@
 
 pub mod camera;
 pub mod card;
+mod edit;
 mod exif;
 pub mod font;
 mod noise;
@@ -23,6 +24,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 pub use camera::{prnu_pattern, Camera, CAMERAS};
+pub use edit::{exif_edit, ExifEdit, STRIPPED_PERCENT, SWAPPED_PERCENT};
 pub use plan::{
     plan, to_arabic_indic, CardKind, NameNumbers, PhotoKind, PhotoPlan, Photographer, Scene,
     Timestamp, AFI, AFI_ARABIC, BRANCHES, DISTRACTOR_PERCENT, FIRST_DAY, HOSPITAL_601,
@@ -33,7 +35,7 @@ pub use plan::{
 pub const GROUND_TRUTH: &str = "ground_truth.csv";
 
 /// Ground-truth CSV header, in column order.
-pub const GROUND_TRUTH_COLUMNS: [&str; 21] = [
+pub const GROUND_TRUTH_COLUMNS: [&str; 23] = [
     "path",
     "sha256",
     "bytes",
@@ -55,6 +57,8 @@ pub const GROUND_TRUTH_COLUMNS: [&str; 21] = [
     "offset_time_original",
     "photographer",
     "shot",
+    "exif_edit",
+    "exif_camera_serial",
 ];
 
 /// Generation options.
@@ -145,6 +149,7 @@ fn encode_parts(
     let (w, h) = (opts.width as usize, opts.height as usize);
     render::render_rgb(opts.seed, photo, w, h, prnu, &mut scratch.render);
     let cam = photo.camera();
+    let edit = exif_edit(opts.seed, photo);
     scratch.jpeg.clear();
     let mut enc = jpeg_encoder::Encoder::new(&mut scratch.jpeg, cam.quality);
     let sampling = jpeg_encoder::SamplingFactor::from_factors(cam.subsampling.0, cam.subsampling.1)
@@ -160,16 +165,24 @@ fn encode_parts(
         path: photo.path.clone(),
         message: e.to_string(),
     })?;
+    if edit == Some(ExifEdit::Stripped) {
+        // What an EXIF stripper leaves: the encoder's JFIF header, no APP1.
+        return Ok((Vec::new(), 2..scratch.jpeg.len()));
+    }
+    let named = match edit {
+        Some(ExifEdit::Swapped(c)) => &CAMERAS[c],
+        _ => cam,
+    };
     let dt = photo.time.exif();
     let sub = photo.time.subsec_str();
     let payload = exif::build(&exif::ExifInfo {
-        make: cam.make,
-        model: cam.model,
-        software: cam.software,
+        make: named.make,
+        model: named.model,
+        software: named.software,
         datetime: &dt,
         subsec: &sub,
         offset: OFFSET_TIME,
-        serial: cam.serial,
+        serial: named.serial,
         width: opts.width,
         height: opts.height,
     });
@@ -270,10 +283,11 @@ fn csv_field(out: &mut String, s: &str) {
     }
 }
 
-fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64) -> String {
+fn csv_row(p: &PhotoPlan, seed: u64, sha: &str, bytes: u64) -> String {
     let cam = p.camera();
+    let edit = exif_edit(seed, p);
     let o = |x: &Option<String>| x.clone().unwrap_or_default();
-    let fields: [String; 21] = [
+    let fields: [String; 23] = [
         p.path.clone(),
         sha.to_string(),
         bytes.to_string(),
@@ -295,6 +309,13 @@ fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64) -> String {
         OFFSET_TIME.into(),
         p.photographer.into(),
         p.shot.map_or(String::new(), |s| s.to_string()),
+        edit.map_or("", ExifEdit::as_str).into(),
+        match edit {
+            Some(ExifEdit::Swapped(c)) => CAMERAS[c].serial,
+            Some(ExifEdit::Stripped) => "",
+            None => cam.serial,
+        }
+        .into(),
     ];
     let mut line = String::with_capacity(256);
     for (i, f) in fields.iter().enumerate() {
@@ -404,7 +425,7 @@ pub fn generate(
     for (p, r) in photos.iter().zip(results) {
         let (sha, n) = r.into_inner().unwrap().expect("photo rendered");
         bytes += n;
-        csv.push_str(&csv_row(p, &sha, n));
+        csv.push_str(&csv_row(p, opts.seed, &sha, n));
     }
     let gt = dir.join(GROUND_TRUTH);
     let mut f = fs::File::create(&gt).map_err(io_err(&gt))?;
