@@ -242,6 +242,11 @@ fn the_package_holds_the_originals_and_their_signed_history() {
             "bag-info.txt lacks {label:?}:\n{info}"
         );
     }
+    // Nothing decrypted is left beside the package (it was built in a sibling and renamed).
+    for e in std::fs::read_dir(f.package.parent().unwrap()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".partial-"), "left behind: {name}");
+    }
     // The vault is unharmed by the export.
     let (ok, report) = f.tv.verify();
     assert!(ok, "{report}");

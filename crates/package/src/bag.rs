@@ -62,8 +62,8 @@ impl BagWriter {
             total += n as u64;
             on_bytes(n as u64);
         }
-        let file = out.into_inner().map_err(|e| io_at(&path)(e.into_error()))?;
-        file.sync_all().map_err(io_at(&path))?;
+        // Made durable all at once before the package is renamed into place (`sync_dir`).
+        out.flush().map_err(io_at(&path))?;
         let sha = hex::encode(hasher.finalize());
         self.payload.push((sha.clone(), rel.to_string()));
         self.payload_bytes += total;
@@ -183,4 +183,16 @@ mod tests {
     fn bag_info_values_stay_on_one_line() {
         assert_eq!(one_line("a\r\nb\nc"), "a b c");
     }
+}
+
+/// Flush every file and directory on `dir`'s filesystem in one call (`syncfs`): far cheaper
+/// than an fsync per file for a package of thousands of files.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).map_err(io_at(dir))?;
+    // SAFETY: syncfs only reads the descriptor, which `d` keeps open for the call.
+    let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&d)) };
+    if rc != 0 {
+        return Err(io_at(dir)(std::io::Error::last_os_error()));
+    }
+    Ok(())
 }

@@ -162,31 +162,41 @@ pub fn write(
     progress.start(total);
     let staging = staging_dir(out);
     let _ = std::fs::remove_dir_all(&staging);
-    let count = bags.len();
-    let mut summaries = Vec::new();
-    for (n, bag_groups) in bags.iter().enumerate() {
-        let (dir, final_dir) = if count == 1 {
-            (staging.clone(), out.to_path_buf())
-        } else {
-            let name = format!("bag-{}-of-{count}", n + 1);
-            (staging.join(&name), out.join(&name))
-        };
-        let ctx = BagContext {
-            package_id: &package_id,
-            created: &now,
-            bag_number: n + 1,
-            bag_count: count,
-            cases: &cases,
-            report: report.as_ref(),
-        };
-        let mut s = write_bag(vault, &evidence, bag_groups, &ctx, &dir, progress)?;
-        s.path = final_dir;
-        summaries.push(s);
-    }
-    if out.exists() {
-        std::fs::remove_dir(out).map_err(io_at(out))?;
-    }
-    std::fs::rename(&staging, out).map_err(io_at(out))?;
+    let written = (|| -> Result<Vec<BagSummary>> {
+        let count = bags.len();
+        let mut summaries = Vec::new();
+        for (n, bag_groups) in bags.iter().enumerate() {
+            let (dir, final_dir) = if count == 1 {
+                (staging.clone(), out.to_path_buf())
+            } else {
+                let name = format!("bag-{}-of-{count}", n + 1);
+                (staging.join(&name), out.join(&name))
+            };
+            let ctx = BagContext {
+                package_id: &package_id,
+                created: &now,
+                bag_number: n + 1,
+                bag_count: count,
+                cases: &cases,
+                report: report.as_ref(),
+            };
+            let mut s = write_bag(vault, &evidence, bag_groups, &ctx, &dir, progress)?;
+            s.path = final_dir;
+            summaries.push(s);
+        }
+        bag::sync_dir(&staging)?;
+        if out.exists() {
+            std::fs::remove_dir(out).map_err(io_at(out))?;
+        }
+        std::fs::rename(&staging, out).map_err(io_at(out))?;
+        bag::sync_dir(out)?;
+        Ok(summaries)
+    })();
+    // A failed export leaves no decrypted file behind (its dissemination event stays in the
+    // log, as the record of an attempt).
+    let summaries = written.inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&staging);
+    })?;
 
     let items: Vec<&Item> = bags.iter().flatten().flat_map(|g| &g.items).collect();
     Ok(Summary {
