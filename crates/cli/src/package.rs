@@ -89,11 +89,15 @@ pub fn print_summary(s: &athar_package::Summary) {
         s.events
     );
     println!(
-        "  checkpoint at log size {}; {} consistency proof(s) from earlier checkpoints; authenticity report: {}",
-        s.checkpoint_size,
-        s.consistency_proofs,
-        if s.authenticity_report { "included" } else { "not included" }
+        "  checkpoint at log size {}; {} consistency proof(s) from earlier checkpoints",
+        s.checkpoint_size, s.consistency_proofs,
     );
+    if s.authenticity_report {
+        println!(
+            "  authenticity report included (analysis took {:.1} s)",
+            s.authenticity_seconds
+        );
+    }
     for b in &s.bags {
         println!(
             "  bag {}: {} ({} files, {})",

@@ -110,6 +110,8 @@ pub struct Summary {
     pub checkpoint_size: u64,
     pub consistency_proofs: usize,
     pub authenticity_report: bool,
+    /// Time spent on the authenticity analysis (most of a package's time).
+    pub authenticity_seconds: f64,
     /// Sequence number of the "dissemination" event that records this export in the log.
     pub dissemination_seq: u64,
     pub bags: Vec<BagSummary>,
@@ -134,7 +136,9 @@ pub fn write(
     let cases = select::cases(catalog, &opts.cases)?;
     let groups = select::groups(catalog, &cases, opts.derivatives)?;
     let mut bags = select::split(groups, opts.split_size)?;
+    let started = std::time::Instant::now();
     let report = authenticity::report(vault, catalog, &cases)?;
+    let authenticity_seconds = started.elapsed().as_secs_f64();
 
     let now = athar_vault::now_rfc3339();
     let package_id = format!(
@@ -209,6 +213,7 @@ pub fn write(
         checkpoint_size: evidence.checkpoint.size,
         consistency_proofs: evidence.consistency.len(),
         authenticity_report: report.is_some(),
+        authenticity_seconds,
         dissemination_seq: dissemination.event.seq,
         bags: summaries,
     })
