@@ -807,3 +807,21 @@ fn bagit_py() -> PathBuf {
          (it runs `python3 -m venv target/bagit-venv && target/bagit-venv/bin/pip install bagit`)"
     );
 }
+
+#[test]
+fn the_demo_packages_a_case_and_verifies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = athar_cmd()
+        .args(["demo", "--bodies", "3", "--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("7. an evidence package for one case"), "{said}");
+    assert!(said.contains("VERDICT: the package is intact and authentic"), "{said}");
+    assert!(said.contains("the log has only grown"), "{said}");
+    let pkg = dir.path().join("demo/package");
+    assert!(verify(&pkg, &Options::default()).ok());
+    assert!(pkg.join("athar/authenticity.html").exists());
+}
