@@ -818,8 +818,14 @@ fn the_demo_packages_a_case_and_verifies_it() {
         .unwrap();
     assert_ok(&out);
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("7. an evidence package for one case"), "{said}");
-    assert!(said.contains("VERDICT: the package is intact and authentic"), "{said}");
+    assert!(
+        said.contains("7. an evidence package for one case"),
+        "{said}"
+    );
+    assert!(
+        said.contains("VERDICT: the package is intact and authentic"),
+        "{said}"
+    );
     assert!(said.contains("the log has only grown"), "{said}");
     let pkg = dir.path().join("demo/package");
     assert!(verify(&pkg, &Options::default()).ok());

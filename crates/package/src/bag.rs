@@ -167,6 +167,18 @@ pub fn safe_name(s: &str) -> String {
     out
 }
 
+/// Flush every file and directory on `dir`'s filesystem in one call (`syncfs`): far cheaper
+/// than an fsync per file for a package of thousands of files.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).map_err(io_at(dir))?;
+    // SAFETY: syncfs only reads the descriptor, which `d` keeps open for the call.
+    let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&d)) };
+    if rc != 0 {
+        return Err(io_at(dir)(std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,16 +195,4 @@ mod tests {
     fn bag_info_values_stay_on_one_line() {
         assert_eq!(one_line("a\r\nb\nc"), "a b c");
     }
-}
-
-/// Flush every file and directory on `dir`'s filesystem in one call (`syncfs`): far cheaper
-/// than an fsync per file for a package of thousands of files.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    let d = File::open(dir).map_err(io_at(dir))?;
-    // SAFETY: syncfs only reads the descriptor, which `d` keeps open for the call.
-    let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&d)) };
-    if rc != 0 {
-        return Err(io_at(dir)(std::io::Error::last_os_error()));
-    }
-    Ok(())
 }

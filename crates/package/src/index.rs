@@ -81,7 +81,7 @@ pub fn page(d: &IndexData<'_>) -> String {
     }
     let mut items = String::new();
     for i in d.items {
-        let role = match (&i.role[..], &i.kind) {
+        let role = match (i.role, &i.kind) {
             ("original", _) => "original · أصل".to_string(),
             (_, Some(k)) => format!("{} · مشتق", esc(k)),
             _ => "derivative · مشتق".to_string(),
