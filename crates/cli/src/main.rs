@@ -279,8 +279,8 @@ enum Command {
         pass: PassArgs,
     },
     /// Write a court evidence package: a BagIt bag of the cases' originals with their signed
-    /// custody events, Merkle proofs, a signed checkpoint, the archive's keys and an index page
-    /// in Arabic and English. `athar-verify PACKAGE` checks it offline.
+    /// custody events, Merkle proofs, a signed checkpoint, the archive's keys, the authenticity
+    /// report and an index page in Arabic and English. `athar-verify PACKAGE` checks it offline.
     Package(package::PackageArgs),
     /// Generate a synthetic collection and run the whole pipeline on it.
     Demo {

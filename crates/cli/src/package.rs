@@ -28,6 +28,7 @@ pub struct PackageArgs {
     /// the bags share a Bag-Group-Identifier and say "Bag-Count: n of N".
     #[arg(long, value_parser = crate::route::parse_size, value_name = "SIZE")]
     split_size: Option<u64>,
+    /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
