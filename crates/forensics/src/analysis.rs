@@ -172,6 +172,9 @@ fn evenly<T: Clone>(v: &[T], m: usize) -> Vec<T> {
         .collect()
 }
 
+/// A photo's facts and decoded size, for the usual tables and sizes of its camera model.
+type Seen<'a> = (&'a str, Facts, Option<(u32, u32)>);
+
 struct Tested {
     facts: Facts,
     size: Option<(u32, u32)>,
@@ -355,7 +358,7 @@ pub fn analyse(
         &|d| progress("photos", already + d, wanted.len()),
     )?;
     // Fingerprint photos outside the scope still tell what a camera's JPEG tables are.
-    let reference: Vec<(&str, Facts, Option<(u32, u32)>)> = fp_examined
+    let reference: Vec<Seen<'_>> = fp_examined
         .into_iter()
         .map(|(s, ex)| (by_sha[s.as_str()].sha256.as_str(), ex.facts, ex.size))
         .collect();
