@@ -15,6 +15,7 @@ use crate::{output, PassArgs};
 
 #[derive(Args, Debug)]
 pub struct AuthenticityArgs {
+    /// The vault directory.
     pub vault: PathBuf,
     /// Report on the photos of this case (repeatable).
     #[arg(long = "case", value_name = "ID", conflicts_with_all = ["photo", "all"])]

@@ -127,6 +127,7 @@ fn render(page: &Path, png: &Path) -> String {
 
 #[test]
 fn attribution_tampering_and_duplicates_on_the_generated_collection() {
+    chromium(); // fail fast, with what to install, before a minute of work
     let tv = TestVault::new();
     let root = tv.dir.path().join("collection");
     // Seed 5 with 60 bodies: 460 photos, 6 with EXIF swapped, 10 stripped, all five cameras.

@@ -11,14 +11,19 @@
 //! ([`Report::to_html`], English or Arabic).
 //!
 //! Modules in the order the analysis runs: [`jpeg_tables`] (DQT/SOF reader, IJG quality),
-//! [`metadata`] (per-photo and per-camera checks), [`prnu`] (residuals, fingerprints, PCE),
-//! `analysis` (the driver), [`report`] (the types), `html`. Format:
+//! [`metadata`] (what a file says; file order), [`prnu`] (residuals, fingerprints, PCE),
+//! `analysis` (the driver: fingerprints, testing, clustering), `checks` (tables, sizes,
+//! software, thumbnails, dates, order per camera), `duplicates`, `method` (the report's method
+//! texts), [`report`] (the types), `html`. Format:
 //! `docs/formats/authenticity.md`.
 
 mod analysis;
+mod checks;
+mod duplicates;
 mod html;
 pub mod jpeg_tables;
 pub mod metadata;
+mod method;
 pub mod prnu;
 pub mod report;
 
