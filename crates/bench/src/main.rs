@@ -4,6 +4,7 @@
 //!
 //! `cargo build --release -p athar-cli && cargo run --release -p athar-bench -- ingest`
 
+mod authenticity;
 mod collection;
 mod contenders;
 mod measure;
@@ -36,6 +37,8 @@ enum Cmd {
     Ingest(IngestArgs),
     /// Full image analysis (`athar analyze`) against `exiftool -json -r` on the same folder.
     Analyze(AnalyzeArgs),
+    /// `athar authenticity --all`: time, and accuracy against the ground truth.
+    Authenticity(authenticity::AuthenticityArgs),
     /// Run a command and write its wait status, peak RSS, CPU and wall time to REPORT
     /// (used by the benchmark itself; see `measure::run_child`).
     #[command(hide = true)]
@@ -93,6 +96,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Ingest(args) => ingest(args),
         Cmd::Analyze(args) => analyze(args),
+        Cmd::Authenticity(args) => authenticity::run(args),
         Cmd::Launch { report, command } => measure::launch(&report, &command),
     }
 }

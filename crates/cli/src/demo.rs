@@ -127,6 +127,10 @@ pub fn run(
         analysed.cases_numbered,
         analysed.cases_proposed
     );
+    let (observed, records) = seed_families(&mut session, &summary.ground_truth)?;
+    println!(
+        "   seeded {observed} case observations (as an examiner would record them) and {records} family records"
+    );
     let stats = athar_catalog::Photos::stats(&session.catalog)?;
     let stats_dir = dir.join("stats");
     crate::cases::write_stats(&stats_dir, &stats)?;
@@ -158,6 +162,11 @@ pub fn run(
         println!("   {line}");
     }
 
+    println!("7. an evidence package for one case, checked by athar-verify");
+    let published = dir.join("published-checkpoint.txt");
+    std::fs::write(&published, &note)?;
+    let verified = package_and_verify(&mut session, &dir, &published)?;
+
     println!();
     println!("Try:");
     let p = format!("ATHAR_PASSPHRASE_FILE={}", pass_file.display());
@@ -172,7 +181,7 @@ pub fn run(
     println!("  {p} athar checkpoint {}", vault_dir.display());
     println!("  ground truth: {}", summary.ground_truth.display());
     drop(session);
-    let ok = report.ok();
+    let ok = report.ok() && verified;
     portal(&vault_dir, &passphrase, serve)?;
     Ok(if ok {
         ExitCode::SUCCESS
@@ -181,10 +190,10 @@ pub fn run(
     })
 }
 
-/// Step 7: the portal, with one demo account per role.
+/// Step 8: the portal, with one demo account per role.
 fn portal(vault: &Path, passphrase: &SecretString, listen: Option<String>) -> Result<()> {
     println!();
-    println!("7. the families' and investigators' portal");
+    println!("8. the families' and investigators' portal");
     let app = crate::serve::open(vault, passphrase, 4)?;
     athar_portal::admin::demo_accounts(&app)?;
     for (role, email, _, password) in athar_portal::admin::DEMO_ACCOUNTS {
@@ -209,4 +218,73 @@ fn portal(vault: &Path, passphrase: &SecretString, listen: Option<String>) -> Re
         );
     })?;
     Ok(())
+}
+
+/// Package the first case and check it with the verifier's library: the same code as the
+/// `athar-verify` binary, called in-process because `cargo run -- demo` builds only `athar`.
+/// The checkpoint of step 6 stands for one the archive published: the verifier checks that
+/// the package's log extends it.
+fn package_and_verify(session: &mut Session, dir: &Path, published: &Path) -> Result<bool> {
+    let Some(case) = athar_catalog::Photos::cases(&session.catalog, &Default::default())?
+        .into_iter()
+        .next()
+    else {
+        println!("   no case to package");
+        return Ok(true);
+    };
+    let out = dir.join("package");
+    let opts = athar_package::Options {
+        cases: vec![case.id.clone()],
+        derivatives: true,
+        split_size: None,
+    };
+    let summary = crate::package::write(session, &opts, &out, &())?;
+    println!(
+        "   case {}: {} originals, {} derivatives, {} signed events with proofs in {}",
+        case.id,
+        summary.originals,
+        summary.derivatives,
+        summary.events,
+        out.display()
+    );
+    let report = athar_verify::verify(
+        &out,
+        &athar_verify::Options {
+            published_checkpoint: Some(published.to_path_buf()),
+            key: None,
+        },
+    );
+    for line in athar_verify::verdict(&report).lines() {
+        println!("   {line}");
+    }
+    println!(
+        "   the same check by hand: cargo run -p athar-verify -- {} --checkpoint {}",
+        out.display(),
+        published.display()
+    );
+    Ok(report.ok())
+}
+
+/// Observations for the numbered cases and a few families' records, from the collection's
+/// ground truth, so that the portal and `athar match` have something to rank. Each goes
+/// through the same signed events as an investigator's edit or a family's submission.
+fn seed_families(session: &mut Session, ground_truth: &Path) -> Result<(usize, usize)> {
+    use athar_catalog::records::{RecordChange, RECORD_DIGEST_KEY};
+    use athar_catalog::{record_digest, record_event, Catalog, Records};
+    let (observations, records) = athar_catalog::matching::eval::demo_seed(ground_truth)?;
+    let observed = observations.len();
+    let events = session.vault.append(observations)?;
+    session.catalog.apply(&events)?;
+    let key = session.vault.secrets().subkey(RECORD_DIGEST_KEY);
+    let mut drafts = Vec::new();
+    for r in &records {
+        session.catalog.put_record(r)?;
+        drafts.push(record_event(
+            RecordChange::Submitted,
+            &record_digest(&key, r),
+        ));
+    }
+    let events = session.vault.append(drafts)?;
+    session.catalog.apply(&events)?;
+    Ok((observed, records.len()))
 }

@@ -1,12 +1,14 @@
 //! `athar`: keep photographic evidence safe from the first copy to the courtroom.
 
 mod analyze;
+mod authenticity;
 mod cases;
 mod demo;
 mod ingest;
 mod inspect;
 mod matching;
 mod output;
+mod package;
 mod passphrase;
 mod proofs;
 mod route;
@@ -189,6 +191,16 @@ enum Command {
     Import(route::ImportArgs),
     /// Export what the vault logged since a checkpoint as a bundle for a partner archive.
     Export(route::ExportArgs),
+    /// Authenticity analysis: per camera, file order against DateTimeOriginal, JPEG
+    /// quantization tables and size against the camera model, editing software, embedded
+    /// thumbnails, dates outside the plausible range; sensor fingerprints (PRNU) with
+    /// attribution by PCE and clustering of photos without EXIF; duplicates across cases and
+    /// copies with different EXIF.
+    ///
+    /// Writes report.html (English), report.ar.html (Arabic) and report.json into --out, with
+    /// the method and every parameter, so another examiner can reproduce the figures.
+    /// Fingerprints are always estimated from the whole collection, also for one case.
+    Authenticity(authenticity::AuthenticityArgs),
     /// Analyse every image not yet analysed: EXIF, perceptual hashes (PDQ, pHash), numbers
     /// from names or the card, thumbnail and blurred previews; then group photos into cases.
     ///
@@ -303,6 +315,10 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Write a court evidence package: a BagIt bag of the cases' originals with their signed
+    /// custody events, Merkle proofs, a signed checkpoint, the archive's keys, the authenticity
+    /// report and an index page in Arabic and English. `athar-verify PACKAGE` checks it offline.
+    Package(package::PackageArgs),
     /// Generate a synthetic collection and run the whole pipeline on it.
     Demo {
         /// Where to put the demo (default: a new directory under the system temp dir).
@@ -513,6 +529,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
             pass,
         } => matching::run_match(&vault, &record, limit, json, &pass),
+        Command::Package(args) => package::run(args),
+        Command::Authenticity(args) => authenticity::run(args),
         Command::DemoCorpus {
             dir,
             bodies,

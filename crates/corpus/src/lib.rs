@@ -8,6 +8,7 @@
 
 pub mod camera;
 pub mod card;
+mod edit;
 mod exif;
 pub mod font;
 mod noise;
@@ -24,6 +25,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 pub use camera::{prnu_pattern, Camera, CAMERAS};
+pub use edit::{exif_edit, ExifEdit, STRIPPED_PERCENT, SWAPPED_PERCENT};
 pub use plan::{
     plan, to_arabic_indic, CardKind, NameNumbers, PhotoKind, PhotoPlan, Photographer, Scene,
     Timestamp, AFI, AFI_ARABIC, BRANCHES, DISTRACTOR_PERCENT, FIRST_DAY, HOSPITAL_601,
@@ -34,7 +36,7 @@ pub use plan::{
 pub const GROUND_TRUTH: &str = "ground_truth.csv";
 
 /// Ground-truth CSV header, in column order.
-pub const GROUND_TRUTH_COLUMNS: [&str; 24] = [
+pub const GROUND_TRUTH_COLUMNS: [&str; 26] = [
     "path",
     "sha256",
     "bytes",
@@ -60,6 +62,8 @@ pub const GROUND_TRUTH_COLUMNS: [&str; 24] = [
     "sex",
     "age",
     "marks",
+    "exif_edit",
+    "exif_camera_serial",
 ];
 
 /// Generation options.
@@ -150,6 +154,7 @@ fn encode_parts(
     let (w, h) = (opts.width as usize, opts.height as usize);
     render::render_rgb(opts.seed, photo, w, h, prnu, &mut scratch.render);
     let cam = photo.camera();
+    let edit = exif_edit(opts.seed, photo);
     scratch.jpeg.clear();
     let mut enc = jpeg_encoder::Encoder::new(&mut scratch.jpeg, cam.quality);
     let sampling = jpeg_encoder::SamplingFactor::from_factors(cam.subsampling.0, cam.subsampling.1)
@@ -165,16 +170,24 @@ fn encode_parts(
         path: photo.path.clone(),
         message: e.to_string(),
     })?;
+    if edit == Some(ExifEdit::Stripped) {
+        // What an EXIF stripper leaves: the encoder's JFIF header, no APP1.
+        return Ok((Vec::new(), 2..scratch.jpeg.len()));
+    }
+    let named = match edit {
+        Some(ExifEdit::Swapped(c)) => &CAMERAS[c],
+        _ => cam,
+    };
     let dt = photo.time.exif();
     let sub = photo.time.subsec_str();
     let payload = exif::build(&exif::ExifInfo {
-        make: cam.make,
-        model: cam.model,
-        software: cam.software,
+        make: named.make,
+        model: named.model,
+        software: named.software,
         datetime: &dt,
         subsec: &sub,
         offset: OFFSET_TIME,
-        serial: cam.serial,
+        serial: named.serial,
         width: opts.width,
         height: opts.height,
     });
@@ -277,9 +290,10 @@ fn csv_field(out: &mut String, s: &str) {
 
 fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64, seed: u64) -> String {
     let cam = p.camera();
+    let edit = exif_edit(seed, p);
     let o = |x: &Option<String>| x.clone().unwrap_or_default();
     let traits = p.body_index.map(|i| traits::body_traits(seed, i));
-    let fields: [String; 24] = [
+    let fields: [String; 26] = [
         p.path.clone(),
         sha.to_string(),
         bytes.to_string(),
@@ -306,6 +320,13 @@ fn csv_row(p: &PhotoPlan, sha: &str, bytes: u64, seed: u64) -> String {
         traits
             .as_ref()
             .map_or(String::new(), |t| t.marks.join("; ")),
+        edit.map_or("", ExifEdit::as_str).into(),
+        match edit {
+            Some(ExifEdit::Swapped(c)) => CAMERAS[c].serial,
+            Some(ExifEdit::Stripped) => "",
+            None => cam.serial,
+        }
+        .into(),
     ];
     let mut line = String::with_capacity(256);
     for (i, f) in fields.iter().enumerate() {

@@ -125,7 +125,16 @@ fn byte_identical_and_independent_of_threads() {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(r["sha256"], sha);
-        assert_eq!(&data[..4], &[0xFF, 0xD8, 0xFF, 0xE1], "SOI then Exif APP1");
+        if r["exif_edit"] == "stripped" {
+            assert_eq!(
+                &data[..4],
+                &[0xFF, 0xD8, 0xFF, 0xE0],
+                "SOI then JFIF, no Exif"
+            );
+            assert!(!data.windows(6).any(|w| w == b"Exif\0\0"));
+        } else {
+            assert_eq!(&data[..4], &[0xFF, 0xD8, 0xFF, 0xE1], "SOI then Exif APP1");
+        }
         assert_eq!(&data[data.len() - 2..], &[0xFF, 0xD9]);
     }
     for d in [a, b, c] {
@@ -428,9 +437,23 @@ fn exif_matches_ground_truth_via_exiftool() {
         .collect();
     for r in &gt {
         let o = by_path[r["path"].as_str()];
-        assert_eq!(o["Make"], r["camera_make"]);
-        assert_eq!(o["Model"], r["camera_model"]);
-        assert_eq!(o["SerialNumber"], r["camera_serial"]);
+        if r["exif_edit"] == "stripped" {
+            assert!(o.get("Make").is_none() && o.get("DateTimeOriginal").is_none());
+            continue;
+        }
+        // The EXIF names the camera in `exif_camera_serial`; it differs from the camera that
+        // took the photo only when the EXIF was swapped.
+        let named = athar_corpus::CAMERAS
+            .iter()
+            .find(|c| c.serial == r["exif_camera_serial"])
+            .unwrap();
+        assert_eq!(
+            r["exif_edit"] == "swapped",
+            named.serial != r["camera_serial"]
+        );
+        assert_eq!(o["Make"], named.make);
+        assert_eq!(o["Model"], named.model);
+        assert_eq!(o["SerialNumber"], named.serial);
         assert_eq!(o["DateTimeOriginal"], r["datetime_original"]);
         assert_eq!(
             o["SubSecTimeOriginal"], r["subsec_time_original"],
@@ -439,7 +462,43 @@ fn exif_matches_ground_truth_via_exiftool() {
         );
         assert_eq!(o["OffsetTimeOriginal"], r["offset_time_original"]);
         assert_eq!(o["Orientation"], "1");
-        assert_eq!(o.get("Software").map_or("", |s| s.as_str()), r["software"]);
+        assert_eq!(
+            o.get("Software").map_or("", |s| s.as_str()),
+            named.software.unwrap_or("")
+        );
     }
     fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_few_distractors_have_swapped_or_stripped_exif() {
+    let opts = small(400, 5, 1);
+    let photos = plan(&opts);
+    let (mut swapped, mut stripped, mut distractors) = (0, 0, 0);
+    for p in &photos {
+        let edit = athar_corpus::exif_edit(opts.seed, p);
+        if p.kind == PhotoKind::Body {
+            assert_eq!(edit, None, "body photos keep their camera's EXIF");
+            continue;
+        }
+        distractors += 1;
+        match edit {
+            Some(athar_corpus::ExifEdit::Swapped(c)) => {
+                assert_ne!(c, p.camera, "swapped to another camera");
+                swapped += 1;
+            }
+            Some(athar_corpus::ExifEdit::Stripped) => stripped += 1,
+            None => {}
+        }
+    }
+    let share = |n: usize| n as f64 * 100.0 / distractors as f64;
+    eprintln!("{distractors} distractors: {swapped} swapped, {stripped} stripped");
+    for (n, want) in [
+        (swapped, athar_corpus::SWAPPED_PERCENT),
+        (stripped, athar_corpus::STRIPPED_PERCENT),
+    ] {
+        assert!((share(n) - want).abs() < 1.5, "{n} of {distractors}");
+    }
+    // The edits do not move the plan: same seed, same photos.
+    assert_eq!(photos, plan(&opts));
 }
