@@ -812,7 +812,7 @@ fn bagit_py() -> PathBuf {
 fn the_demo_packages_a_case_and_verifies_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = athar_cmd()
-        .args(["demo", "--bodies", "3", "--dir"])
+        .args(["demo", "--no-serve", "--bodies", "3", "--dir"])
         .arg(dir.path().join("demo"))
         .output()
         .unwrap();

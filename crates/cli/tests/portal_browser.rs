@@ -469,6 +469,8 @@ fn family_and_investigator_in_chromium() {
         })
         .collect();
     assert!(numbered.len() >= 2, "the demo made too few numbered cases");
+    // The demo seeds a few families' records of its own; the journey adds two more.
+    let seeded = count_events(&vault, &pass, "ante-mortem record");
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_athar"));
     server
@@ -556,23 +558,23 @@ fn family_and_investigator_in_chromium() {
         j.investigator();
     }
     // The confirmations are signed events in the custody log.
+    assert_eq!(count_events(&vault, &pass, "identification"), 2);
+    assert_eq!(
+        count_events(&vault, &pass, "ante-mortem record"),
+        seeded + 2
+    );
+    println!("screenshots: {}", shots.canonicalize().unwrap().display());
+}
+
+/// How many events of `kind` the vault's custody log holds.
+fn count_events(vault: &Path, pass: &Path, kind: &str) -> usize {
     let out = common::athar_cmd()
-        .env("ATHAR_PASSPHRASE_FILE", &pass)
+        .env("ATHAR_PASSPHRASE_FILE", pass)
         .args(["log", "--json"])
-        .arg(&vault)
+        .arg(vault)
         .output()
         .unwrap();
     common::assert_ok(&out);
     let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
-    assert_eq!(
-        kinds.iter().filter(|k| **k == "identification").count(),
-        2,
-        "{kinds:?}"
-    );
-    assert_eq!(
-        kinds.iter().filter(|k| **k == "ante-mortem record").count(),
-        2
-    );
-    println!("screenshots: {}", shots.canonicalize().unwrap().display());
+    events.iter().filter(|e| e["type"] == kind).count()
 }
