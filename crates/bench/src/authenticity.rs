@@ -30,31 +30,6 @@ pub struct AuthenticityArgs {
     athar: Option<PathBuf>,
 }
 
-fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
-    let split = |line: &str| {
-        let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (c, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    cur.push('"');
-                    chars.next();
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => cells.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        cells.push(cur);
-        cells
-    };
-    let mut lines = text.lines();
-    let header = split(lines.next().unwrap_or_default());
-    lines
-        .map(|l| header.iter().cloned().zip(split(l)).collect())
-        .collect()
-}
-
 pub fn run(args: AuthenticityArgs) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
@@ -82,7 +57,7 @@ pub fn run(args: AuthenticityArgs) -> Result<()> {
         .parent()
         .context("collection folder")?
         .join(athar_corpus::GROUND_TRUTH);
-    let truth = csv_rows(&std::fs::read_to_string(&truth_file)?);
+    let truth = athar_corpus::ground_truth_rows(&std::fs::read_to_string(&truth_file)?);
     if truth.first().is_none_or(|r| !r.contains_key("exif_edit")) {
         bail!(
             "{} was generated before photos with swapped or stripped EXIF were added; delete {} to regenerate it",

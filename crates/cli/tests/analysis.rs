@@ -10,32 +10,6 @@ use std::path::{Path, PathBuf};
 use athar_media::{ops, RgbImage};
 use common::*;
 
-/// A CSV record parser for the ground truth (quoted fields, no embedded line breaks).
-fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
-    let split = |line: &str| {
-        let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (c, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    cur.push('"');
-                    chars.next();
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => cells.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        cells.push(cur);
-        cells
-    };
-    let mut lines = text.lines();
-    let header = split(lines.next().unwrap());
-    lines
-        .map(|l| header.iter().cloned().zip(split(l)).collect())
-        .collect()
-}
-
 /// Generate a collection into the vault's directory and ingest its photo folders.
 fn generate_and_ingest(
     tv: &TestVault,
@@ -44,7 +18,9 @@ fn generate_and_ingest(
 ) -> (PathBuf, Vec<BTreeMap<String, String>>, std::process::Output) {
     let root = tv.dir.path().join("collection");
     athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-    let truth = csv_rows(&std::fs::read_to_string(root.join("ground_truth.csv")).unwrap());
+    let truth = athar_corpus::ground_truth_rows(
+        &std::fs::read_to_string(root.join("ground_truth.csv")).unwrap(),
+    );
     let years: Vec<PathBuf> = ["2011", "2012", "2013"]
         .iter()
         .map(|y| root.join(y))

@@ -12,31 +12,6 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
-    let split = |line: &str| {
-        let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (c, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    cur.push('"');
-                    chars.next();
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => cells.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        cells.push(cur);
-        cells
-    };
-    let mut lines = text.lines();
-    let header = split(lines.next().unwrap());
-    lines
-        .map(|l| header.iter().cloned().zip(split(l)).collect())
-        .collect()
-}
-
 /// The JPEG without its APP1 (EXIF) segments: what an EXIF stripper leaves.
 fn strip_exif(jpeg: &[u8]) -> Vec<u8> {
     let mut out = jpeg[..2].to_vec();
@@ -139,8 +114,10 @@ fn attribution_tampering_and_duplicates_on_the_generated_collection() {
         ..Default::default()
     };
     athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-    let truth = csv_rows(&std::fs::read_to_string(root.join("ground_truth.csv")).unwrap());
-    let by_sha: HashMap<&str, &HashMap<String, String>> =
+    let truth = athar_corpus::ground_truth_rows(
+        &std::fs::read_to_string(root.join("ground_truth.csv")).unwrap(),
+    );
+    let by_sha: HashMap<&str, &std::collections::BTreeMap<String, String>> =
         truth.iter().map(|r| (r["sha256"].as_str(), r)).collect();
 
     // Altered copies an examiner must find.

@@ -452,3 +452,30 @@ pub fn generate(
         ground_truth: gt,
     })
 }
+
+/// The rows of a ground-truth CSV (as [`generate`] writes it), each keyed by column name.
+/// Quoted fields may hold commas and doubled quotes; none holds a line break.
+pub fn ground_truth_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let split = |line: &str| {
+        let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => cells.push(std::mem::take(&mut cur)),
+                _ => cur.push(c),
+            }
+        }
+        cells.push(cur);
+        cells
+    };
+    let mut lines = text.lines();
+    let header = split(lines.next().unwrap_or_default());
+    lines
+        .map(|l| header.iter().cloned().zip(split(l)).collect())
+        .collect()
+}
