@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::collection;
-use crate::contenders::{self, Env, IngestOpts};
+use crate::contenders::{self, IngestOpts};
 use crate::measure::{self, run_child};
 use crate::report::LIGHT_SCRYPT_LOG_N;
 
@@ -31,26 +31,8 @@ pub struct AuthenticityArgs {
 }
 
 pub fn run(args: AuthenticityArgs) -> Result<()> {
-    if args.runs == 0 {
-        bail!("--runs must be at least 1");
-    }
-    let athar = match args.athar {
-        Some(p) => p,
-        None => std::env::current_exe()?
-            .parent()
-            .context("no directory for this program")?
-            .join("athar"),
-    };
-    let work = std::path::absolute(
-        args.work
-            .unwrap_or_else(|| std::env::temp_dir().join("athar-bench")),
-    )?;
-    std::fs::create_dir_all(&work)?;
-    let scratch = work.join("scratch-authenticity");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)?;
-    }
-    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch.clone())?;
+    let (env, work) = crate::setup(args.runs, args.athar, args.work, "scratch-authenticity")?;
+    let scratch = env.scratch.clone();
     let c = collection::ensure(&work, args.photos)?;
     let truth_file = c
         .dir

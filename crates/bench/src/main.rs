@@ -567,26 +567,7 @@ fn notes(env: &Env, open: &Samples) -> Vec<String> {
 /// against exiftool's metadata-only pass over the same folder. Each athar run starts from a
 /// fresh vault holding the collection unanalysed (the ingest is not timed).
 fn analyze(args: AnalyzeArgs) -> Result<()> {
-    if args.runs == 0 {
-        bail!("--runs must be at least 1");
-    }
-    let athar = match args.athar {
-        Some(p) => p,
-        None => std::env::current_exe()?
-            .parent()
-            .context("no directory for this program")?
-            .join("athar"),
-    };
-    let work = std::path::absolute(
-        args.work
-            .unwrap_or_else(|| std::env::temp_dir().join("athar-bench")),
-    )?;
-    std::fs::create_dir_all(&work)?;
-    let scratch = work.join("scratch-analyze");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)?;
-    }
-    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch)?;
+    let (env, work) = setup(args.runs, args.athar, args.work, "scratch-analyze")?;
     let c = collection::ensure(&work, args.photos)?;
     collection::warm(&c.files)?;
     let light = IngestOpts {
@@ -634,4 +615,34 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
         measure::ratio(ma, me).unwrap_or(f64::NAN)
     );
     Ok(())
+}
+
+/// What every benchmark starts with: the athar binary (next to this program unless given), the
+/// working directory (default `$TMPDIR/athar-bench`, where generated collections are kept) and
+/// an emptied scratch directory `scratch` inside it.
+pub fn setup(
+    runs: usize,
+    athar: Option<PathBuf>,
+    work: Option<PathBuf>,
+    scratch: &str,
+) -> Result<(Env, PathBuf)> {
+    if runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let athar = match athar {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("no directory for this program")?
+            .join("athar"),
+    };
+    let work =
+        std::path::absolute(work.unwrap_or_else(|| std::env::temp_dir().join("athar-bench")))?;
+    std::fs::create_dir_all(&work)?;
+    let scratch = work.join(scratch);
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch)?;
+    Ok((env, work))
 }

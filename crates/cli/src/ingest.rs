@@ -128,7 +128,7 @@ pub fn ingest(
         &session.vault.catalog_key(),
     )?;
     let stop = AtomicBool::new(false);
-    let bar = progress_bar(show_progress);
+    let bar = crate::output::byte_bar(show_progress, "ingesting");
     let custodian = session.vault.config().custodian.clone();
 
     std::thread::scope(|s| -> Result<Summary> {
@@ -160,22 +160,6 @@ pub fn ingest(
         bar.finish_and_clear();
         result
     })
-}
-
-fn progress_bar(show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 fn display(path: &Path) -> String {

@@ -44,3 +44,21 @@ pub fn time_bound(s: &str, end_of_day: bool) -> anyhow::Result<String> {
             )
         })
 }
+
+/// A progress bar over bytes, labelled `what` (hidden when `show` is false): the one every
+/// long byte-moving command (ingest, verify, pack, receive, import, package) shows.
+pub fn byte_bar(show: bool, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} {{msg}}"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}

@@ -57,7 +57,7 @@ pub fn run(a: PackageArgs) -> Result<ExitCode> {
         derivatives: a.derivatives,
         split_size: a.split_size,
     };
-    let bar = progress_bar(!a.json);
+    let bar = crate::output::byte_bar(!a.json, "packaging");
     let summary = write(&mut session, &opts, &a.out, &Bar(bar.clone()));
     bar.finish_and_clear();
     let summary = summary?;
@@ -116,19 +116,4 @@ pub fn print_summary(s: &athar_package::Summary) {
             .map(|b| b.path.display().to_string())
             .unwrap_or_default()
     );
-}
-
-fn progress_bar(show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "packaging [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar
 }

@@ -297,22 +297,6 @@ fn registry(session: &Session) -> Result<Registry> {
     Ok(registry)
 }
 
-fn bar(show: bool, what: &str) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{spinner}} {what} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}}"
-        ))
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
 struct Bar(indicatif::ProgressBar);
 
 impl athar_bundle::pack::Progress for Bar {
@@ -341,7 +325,10 @@ pub fn pack(a: PackArgs) -> Result<ExitCode> {
         parity_percent: a.parity,
         threads: a.threads,
     };
-    let progress = Bar(bar(!a.json && std::io::stderr().is_terminal(), "packing"));
+    let progress = Bar(crate::output::byte_bar(
+        !a.json && std::io::stderr().is_terminal(),
+        "packing",
+    ));
     let started = std::time::Instant::now();
     let summary = athar_bundle::pack::pack(
         &mut profile,
@@ -529,7 +516,10 @@ pub fn import_into(
     let mut results = Vec::new();
     for b in &found {
         let registry = registry(session)?;
-        let progress = Bar(bar(human && std::io::stderr().is_terminal(), "importing"));
+        let progress = Bar(crate::output::byte_bar(
+            human && std::io::stderr().is_terminal(),
+            "importing",
+        ));
         // A second connection answers "did the vault hold this object already?" while the
         // import borrows the vault.
         let checker = athar_catalog::SqliteCatalog::open(
@@ -605,7 +595,10 @@ pub fn export(a: ExportArgs) -> Result<ExitCode> {
         part_size: a.part_size.unwrap_or(athar_bundle::pack::DEFAULT_PART_SIZE),
         parity_percent: a.parity,
     };
-    let progress = Bar(bar(!a.json && std::io::stderr().is_terminal(), "exporting"));
+    let progress = Bar(crate::output::byte_bar(
+        !a.json && std::io::stderr().is_terminal(),
+        "exporting",
+    ));
     let s: ExportSummary = athar_bundle::export::export(
         &session.vault,
         &a.to,
@@ -667,7 +660,10 @@ pub fn demo_route(session: &mut Session, paths: &[PathBuf], work: &Path) -> Resu
         let events = session.vault.append(vec![draft])?;
         session.catalog.apply(&events)?;
     }
-    let progress = Bar(bar(std::io::stderr().is_terminal(), "packing"));
+    let progress = Bar(crate::output::byte_bar(
+        std::io::stderr().is_terminal(),
+        "packing",
+    ));
     let started = std::time::Instant::now();
     let pack = athar_bundle::pack::pack(
         &mut profile,

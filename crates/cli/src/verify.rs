@@ -31,14 +31,7 @@ pub fn run(root: &Path, sample: Option<f64>, json_out: bool, pass: &PassArgs) ->
     // Verify reads the log itself, not the catalogue: it must work when the catalogue is stale.
     let passphrase = crate::passphrase::get(pass)?;
     let mut vault = Vault::open(root, &passphrase, Access::Write)?;
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "verifying [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    let bar = crate::output::byte_bar(true, "verifying");
     let report = verify(
         &vault,
         &VerifyOptions {

@@ -5,32 +5,10 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use athar_media::{ops, RgbImage};
 use common::*;
-
-/// Generate a collection into the vault's directory and ingest its photo folders.
-fn generate_and_ingest(
-    tv: &TestVault,
-    opts: athar_corpus::CorpusOptions,
-    ingest_flags: &[&str],
-) -> (PathBuf, Vec<BTreeMap<String, String>>, std::process::Output) {
-    let root = tv.dir.path().join("collection");
-    athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-    let truth = athar_corpus::ground_truth_rows(
-        &std::fs::read_to_string(root.join("ground_truth.csv")).unwrap(),
-    );
-    let years: Vec<PathBuf> = ["2011", "2012", "2013"]
-        .iter()
-        .map(|y| root.join(y))
-        .filter(|p| p.exists())
-        .collect();
-    let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
-    let out = tv.ingest(&paths, ingest_flags);
-    assert_ok(&out);
-    (root, truth, out)
-}
 
 struct Collection {
     tv: TestVault,
@@ -47,7 +25,7 @@ fn analysed_collection(bodies: usize) -> Collection {
         seed: 11,
         ..Default::default()
     };
-    let (root, truth, out) = generate_and_ingest(&tv, opts, &["--json"]);
+    let (root, truth, out) = tv.ingest_collection(&opts, &["--json"]);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         summary["analysis"]["analysed"],
@@ -309,7 +287,7 @@ fn a_vault_patterns_file_says_which_hospital() {
         height: 360,
         ..Default::default()
     };
-    let (_, truth, _) = generate_and_ingest(&tv, opts, &["--no-analyze"]);
+    let (_, truth, _) = tv.ingest_collection(&opts, &["--no-analyze"]);
     // The archive team knows where each photographer worked: the default patterns plus that.
     let patterns = format!(
         "{}\n{}",

@@ -16,7 +16,6 @@ fn json_out(out: &std::process::Output) -> serde_json::Value {
 
 /// A small collection, ingested and analysed, with the demo's observations logged.
 fn collection(tv: &TestVault) -> (PathBuf, Vec<athar_catalog::MissingPerson>) {
-    let root = tv.dir.path().join("collection");
     let opts = athar_corpus::CorpusOptions {
         bodies: 8,
         seed: 5,
@@ -24,14 +23,7 @@ fn collection(tv: &TestVault) -> (PathBuf, Vec<athar_catalog::MissingPerson>) {
         height: 480,
         threads: 2,
     };
-    athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-    let years: Vec<PathBuf> = ["2011", "2012", "2013"]
-        .iter()
-        .map(|y| root.join(y))
-        .filter(|p| p.exists())
-        .collect();
-    let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
-    assert_ok(&tv.ingest(&paths, &[]));
+    let (root, _, _) = tv.ingest_collection(&opts, &[]);
 
     let (observations, records) = demo_seed(&root.join("ground_truth.csv")).unwrap();
     let numbered: std::collections::BTreeSet<String> =

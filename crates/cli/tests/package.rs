@@ -25,7 +25,6 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let tv = TestVault::new();
-        let root = tv.dir.path().join("collection");
         let opts = athar_corpus::CorpusOptions {
             bodies: 3,
             seed: 7,
@@ -33,14 +32,7 @@ fn fixture() -> &'static Fixture {
             height: 360,
             ..Default::default()
         };
-        athar_corpus::generate(&root, &opts, &|_, _| {}).unwrap();
-        let years: Vec<PathBuf> = ["2011", "2012", "2013"]
-            .iter()
-            .map(|y| root.join(y))
-            .filter(|p| p.exists())
-            .collect();
-        let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
-        assert_ok(&tv.ingest(&paths, &[]));
+        tv.ingest_collection(&opts, &[]);
         let out = tv.run("checkpoint", &[]);
         assert_ok(&out);
         let published = tv.dir.path().join("published-checkpoint.txt");

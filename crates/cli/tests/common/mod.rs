@@ -47,6 +47,34 @@ impl TestVault {
         cmd.output().unwrap()
     }
 
+    /// Generate a synthetic collection into `DIR/collection` and ingest its photo folders
+    /// (not the ground truth beside them) with `flags`. Returns the collection's root, its
+    /// ground-truth rows and the ingest's output.
+    pub fn ingest_collection(
+        &self,
+        opts: &athar_corpus::CorpusOptions,
+        flags: &[&str],
+    ) -> (
+        PathBuf,
+        Vec<std::collections::BTreeMap<String, String>>,
+        Output,
+    ) {
+        let root = self.dir.path().join("collection");
+        athar_corpus::generate(&root, opts, &|_, _| {}).unwrap();
+        let truth = athar_corpus::ground_truth_rows(
+            &std::fs::read_to_string(root.join("ground_truth.csv")).unwrap(),
+        );
+        let years: Vec<PathBuf> = ["2011", "2012", "2013"]
+            .iter()
+            .map(|y| root.join(y))
+            .filter(|p| p.exists())
+            .collect();
+        let paths: Vec<&Path> = years.iter().map(PathBuf::as_path).collect();
+        let out = self.ingest(&paths, flags);
+        assert_ok(&out);
+        (root, truth, out)
+    }
+
     pub fn ingest_json(&self, paths: &[&Path]) -> serde_json::Value {
         let out = self.ingest(paths, &["--json"]);
         serde_json::from_slice(&out.stdout)
