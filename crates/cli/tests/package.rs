@@ -779,7 +779,7 @@ fn verifier_binary() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_athar")).with_file_name("athar-verify");
     assert!(
         p.exists(),
-        "{} is not built: run `cargo build -p athar-verify` (scripts/test builds the workspace)",
+        "{} is not built: run `cargo build -p athar-verify` (scripts/test builds every binary first)",
         p.display()
     );
     p
