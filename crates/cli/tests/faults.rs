@@ -111,7 +111,11 @@ fn assert_complete(tv: &TestVault, files: &BTreeMap<PathBuf, String>, what: &str
     assert!(ok, "{what}: verify after the restart: {report}");
     let events = tv.log(&[]);
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>(), "{what}");
+    assert_eq!(
+        seqs,
+        (1..=events.len() as u64).collect::<Vec<_>>(),
+        "{what}"
+    );
     let mut stored = BTreeSet::new();
     for (path, sha) in files {
         let out = tv.run("cat", &[sha]);
@@ -171,7 +175,13 @@ fn import_survives(server: Server) {
     assert_ok(&pack(&src, &[&drive], &bundle, &[]));
 
     // An import logs at its end, so kill part-way through its decrypting and storing.
-    let out = interrupt(&tv, "import", &[&bundle], server, Duration::from_millis(1200));
+    let out = interrupt(
+        &tv,
+        "import",
+        &[&bundle],
+        server,
+        Duration::from_millis(1200),
+    );
     eprintln!("{server:?} killed during import: {}", text(&out));
     let again = command(&tv, "import", &[&bundle]).output().unwrap();
     assert_ok(&again);

@@ -44,7 +44,10 @@ fn checked_log(tv: &TestVault) -> Vec<serde_json::Value> {
     let events = tv.log(&[]);
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     let want: Vec<u64> = (1..=events.len() as u64).collect();
-    assert_eq!(seqs, want, "sequence numbers run 1..n without gaps or repeats");
+    assert_eq!(
+        seqs, want,
+        "sequence numbers run 1..n without gaps or repeats"
+    );
     events
 }
 
@@ -78,7 +81,10 @@ fn two_machines_ingest_into_one_vault_at_once() {
         let ingested = objects_of(&events, "ingestion");
         let want: BTreeSet<&String> = one.values().chain(two.values()).collect();
         assert_eq!(ingested.keys().collect::<BTreeSet<_>>(), want);
-        assert!(ingested.values().all(|n| *n == 1), "each file ingested once");
+        assert!(
+            ingested.values().all(|n| *n == 1),
+            "each file ingested once"
+        );
         let (ok, report) = machine.verify();
         assert!(ok, "{report}");
     }
@@ -131,7 +137,11 @@ fn two_machines_import_bundles_at_once() {
     for child in [p1, p2] {
         assert_ok(&child.wait_with_output().unwrap());
     }
-    assert_eq!(checked_log(&a).len(), before, "a repeated import adds nothing");
+    assert_eq!(
+        checked_log(&a).len(),
+        before,
+        "a repeated import adds nothing"
+    );
 }
 
 #[test]

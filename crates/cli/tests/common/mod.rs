@@ -46,7 +46,10 @@ pub fn scale_out() -> Option<ScaleOut> {
 /// The servers of scripts/services, whichever pass this is: for tests that are about the
 /// scale-out pair itself. None (and a note on stderr) when they are not running.
 pub fn services() -> Option<ScaleOut> {
-    match (std::env::var("ATHAR_TEST_S3"), std::env::var("ATHAR_TEST_PG")) {
+    match (
+        std::env::var("ATHAR_TEST_S3"),
+        std::env::var("ATHAR_TEST_PG"),
+    ) {
         (Ok(s3), Ok(pg)) => Some(ScaleOut { s3, pg }),
         _ => {
             eprintln!("ATHAR_TEST_S3 / ATHAR_TEST_PG are not set: run scripts/test, which starts S3 and PostgreSQL");
