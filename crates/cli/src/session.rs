@@ -39,18 +39,24 @@ impl Session {
     }
 }
 
-pub fn init(
-    root: &Path,
-    name: String,
-    origin: Option<String>,
-    scrypt_log_n: u8,
-    pass: &PassArgs,
-) -> Result<ExitCode> {
+/// What `athar init` was asked for.
+pub struct InitArgs {
+    pub name: String,
+    pub origin: Option<String>,
+    pub scrypt_log_n: u8,
+    pub objects: Option<String>,
+    pub catalog: Option<String>,
+}
+
+pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
+    if args.objects.is_some() || args.catalog.is_some() {
+        anyhow::bail!("--objects and --catalog are not wired yet");
+    }
     let passphrase = passphrase::new(pass)?;
     let opts = InitOptions {
-        custodian: name,
-        origin,
-        scrypt_log_n,
+        custodian: args.name,
+        origin: args.origin,
+        scrypt_log_n: args.scrypt_log_n,
     };
     let vault = Vault::init(root, &passphrase, &opts)?;
     SqliteCatalog::open(&catalog_path(root), &vault.catalog_key())?;

@@ -169,3 +169,83 @@ fn the_catalogue_rebuilds_into_postgresql_from_s3() {
     let (ok, report) = tv.verify();
     assert!(ok, "{report}");
 }
+
+/// An `athar serve` process; killed when dropped.
+struct Server {
+    child: std::process::Child,
+    site: String,
+    first_line: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `athar serve` on a free port; returns once it listens.
+fn serve(tv: &TestVault) -> Server {
+    use std::io::BufRead;
+    let mut child = athar_cmd()
+        .env("ATHAR_PASSPHRASE_FILE", &tv.pass)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg(&tv.vault)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = String::new();
+    let mut line = String::new();
+    // "No administrator yet. Create the first one at: …" may come first.
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "athar serve stopped: {lines}"
+        );
+        lines.push_str(&line);
+        if line.starts_with("athar portal on http://") {
+            break;
+        }
+    }
+    let site = line
+        .trim_start_matches("athar portal on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    Server {
+        child,
+        site,
+        first_line: lines,
+    }
+}
+
+#[test]
+fn several_portal_processes_share_one_postgresql() {
+    let Some(pair) = services() else { return };
+    let tv = TestVault::on(Some(pair));
+    let one = serve(&tv);
+    let two = serve(&tv);
+    // The first administrator's invitation is made by whichever process starts first and is
+    // stored in PostgreSQL: the other process honours the same link.
+    let link = [&one.first_line, &two.first_line]
+        .iter()
+        .find_map(|l| l.split("Create the first one at: ").nth(1))
+        .map(|rest| rest.trim().to_string())
+        .expect("a first-administrator invitation");
+    let path = link.splitn(4, '/').nth(3).expect("http://host/path");
+    for server in [&one, &two] {
+        let resp = ureq::get(format!("{}/{path}", server.site)).call().unwrap();
+        assert_eq!(resp.status(), 200, "{} honours the invitation", server.site);
+        let page = resp.into_body().read_to_string().unwrap();
+        assert!(page.contains("password"), "a registration form: {page}");
+    }
+    // Both serve the same public search page.
+    for server in [&one, &two] {
+        let resp = ureq::get(format!("{}/", server.site)).call().unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+}
