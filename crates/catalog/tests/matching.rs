@@ -12,7 +12,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     root: PathBuf,
     vault: Vault,
-    cat: SqliteCatalog,
+    cat: SqlCatalog,
 }
 
 fn pass() -> SecretString {
@@ -27,7 +27,7 @@ fn fixture() -> Fixture {
         ..InitOptions::default()
     };
     let vault = Vault::init(&root, &pass(), &opts).unwrap();
-    let cat = SqliteCatalog::open(&root.join("catalog.db"), &vault.catalog_key()).unwrap();
+    let cat = SqlCatalog::open_sqlite(&root.join("catalog.db"), &vault.catalog_key()).unwrap();
     Fixture {
         _dir: dir,
         root,
