@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use athar_catalog::matching::eval::{self, RecordKind};
 use athar_catalog::matching::{self, CaseTable, Matcher};
-use athar_catalog::{Catalog, SqliteCatalog};
+use athar_catalog::{Catalog, SqlCatalog};
 use athar_vault::{InitOptions, SecretString, Vault};
 
 /// CPU time of this thread: on a shared machine, wall time measures the neighbours too.
@@ -48,7 +48,7 @@ fn main() {
     let mut vault =
         Vault::init(&root, &SecretString::from("bench".to_string()), &opts).expect("vault");
     let mut cat =
-        SqliteCatalog::open(&root.join("catalog.db"), &vault.catalog_key()).expect("catalogue");
+        SqlCatalog::open_sqlite(&root.join("catalog.db"), &vault.catalog_key()).expect("catalogue");
 
     let started = Instant::now();
     let syn = eval::synthetic(n, 2026);

@@ -1,7 +1,8 @@
 //! The catalogue: a queryable projection of the custody log. The vault is the truth; this is
 //! an index that `rebuild` recreates from the log alone.
 //!
-//! Queries go through the [`Catalog`] trait so another SQL engine can stand behind it.
+//! Queries go through the [`Catalog`] trait; [`SqlCatalog`] runs the same SQL on the
+//! embedded SQLCipher database or on PostgreSQL (see `athar_sql`).
 
 pub mod grouping;
 pub mod matching;
@@ -10,7 +11,7 @@ mod photos;
 mod projection;
 pub mod records;
 pub mod similar;
-mod sqlite;
+mod sql;
 
 use serde::Serialize;
 
@@ -26,14 +27,16 @@ pub use records::{
     open_contact, record_digest, record_event, seal_contact, search_records, MissingPerson,
     PersonNames, RecordChange, Records, SealedContact, Sex,
 };
-pub use sqlite::SqliteCatalog;
+pub use sql::{Location, SqlCatalog, PG_SCHEMA};
 
 use athar_vault::SignedEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("catalogue database error: {0}; `athar catalog rebuild` recreates it from the log")]
-    Sql(rusqlite::Error),
+    Sql(athar_sql::SqlError),
+    #[error("the catalogue's PostgreSQL server cannot be reached ({0}); check that it is running and run the same command again (nothing reported done is lost)")]
+    Unavailable(athar_sql::SqlError),
     #[error("the vault's disk is full while updating the catalogue; free some space and run the same command again (nothing reported done is lost)")]
     DiskFull,
     #[error("the catalogue cannot be opened with this vault's key (it belongs to another vault or is damaged); run `athar catalog rebuild`")]
@@ -55,11 +58,13 @@ pub enum CatalogError {
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
-impl From<rusqlite::Error> for CatalogError {
-    fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DiskFull) => CatalogError::DiskFull,
-            _ => CatalogError::Sql(e),
+impl From<athar_sql::SqlError> for CatalogError {
+    fn from(e: athar_sql::SqlError) -> Self {
+        match e {
+            athar_sql::SqlError::DiskFull => CatalogError::DiskFull,
+            athar_sql::SqlError::WrongKey => CatalogError::WrongKey,
+            e if e.is_unavailable() => CatalogError::Unavailable(e),
+            e => CatalogError::Sql(e),
         }
     }
 }

@@ -3,14 +3,15 @@
 //! event built here; the projection (`apply`) makes them part of the catalogue, so they
 //! survive `athar catalog rebuild` like everything else that comes from the log.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use athar_sql::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use athar_vault::{kind, EventDraft, SignedEvent};
 
 use crate::records::Sex;
-use crate::{Result, SqliteCatalog, GROUPING};
+use crate::sql::upsert;
+use crate::{Result, SqlCatalog, GROUPING};
 
 pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS case_observations (
@@ -122,16 +123,15 @@ pub(crate) fn is_regrouping(details: &Value) -> bool {
 
 /// Apply an event of this module to the projection. Events about a case the catalogue does
 /// not know are recorded in the log but change nothing here.
-pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
+pub(crate) fn apply(tx: &Tx<'_>, ev: &SignedEvent) -> athar_sql::Result<()> {
     let e = &ev.event;
     let d = Value::Object(e.details.clone());
     let Some(case) = d.get("case").and_then(Value::as_str) else {
         return Ok(());
     };
-    let known = |id: &str| -> Result<bool> {
+    let known = |id: &str| -> athar_sql::Result<bool> {
         Ok(tx
-            .query_row("SELECT 1 FROM cases WHERE id = ?1", [id], |_| Ok(()))
-            .optional()?
+            .query_row("SELECT 1 FROM cases WHERE id = ?1", &[&id], |_| Ok(()))?
             .is_some())
     };
     match (e.kind.as_str(), d.get("change").and_then(Value::as_str)) {
@@ -150,7 +150,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
             if let Some(to) = d.get("status").and_then(Value::as_str) {
                 tx.execute(
                     "UPDATE cases SET status = ?2 WHERE id = ?1",
-                    params![case, to],
+                    &[&case, &to],
                 )?;
             }
         }
@@ -164,31 +164,38 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
     Ok(())
 }
 
-fn put_observations(tx: &Transaction<'_>, case: &str, obs: &Observations, seq: u64) -> Result<()> {
+fn put_observations(
+    tx: &Tx<'_>,
+    case: &str,
+    obs: &Observations,
+    seq: u64,
+) -> athar_sql::Result<()> {
     tx.execute(
-        "INSERT OR REPLACE INTO case_observations (case_id, sex, age_min, age_max, body, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            case,
-            obs.sex.map(Sex::as_str),
-            obs.age_min,
-            obs.age_max,
-            serde_json::to_string(obs).expect("observations serialise"),
-            seq as i64
+        &upsert(
+            "case_observations",
+            &["case_id", "sex", "age_min", "age_max", "body", "seq"],
+            &["case_id"],
+        ),
+        &[
+            &case,
+            &obs.sex.map(Sex::as_str),
+            &obs.age_min,
+            &obs.age_max,
+            &serde_json::to_string(obs).expect("observations serialise"),
+            &(seq as i64),
         ],
     )?;
     Ok(())
 }
 
-fn merge(tx: &Transaction<'_>, into: &str, d: &Value, seq: u64) -> Result<()> {
+fn merge(tx: &Tx<'_>, into: &str, d: &Value, seq: u64) -> athar_sql::Result<()> {
     let from: Vec<&str> = d
         .get("merged")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let exists: bool = tx
-        .query_row("SELECT 1 FROM cases WHERE id = ?1", [into], |_| Ok(()))
-        .optional()?
+        .query_row("SELECT 1 FROM cases WHERE id = ?1", &[&into], |_| Ok(()))?
         .is_some();
     if !exists {
         return Ok(());
@@ -197,16 +204,16 @@ fn merge(tx: &Transaction<'_>, into: &str, d: &Value, seq: u64) -> Result<()> {
         tx.execute(
             "INSERT OR IGNORE INTO case_photos (case_id, sha256, seq)
              SELECT ?1, sha256, ?3 FROM case_photos WHERE case_id = ?2",
-            params![into, f, seq as i64],
+            &[&into, &f, &(seq as i64)],
         )?;
-        tx.execute("DELETE FROM case_photos WHERE case_id = ?1", [f])?;
+        tx.execute("DELETE FROM case_photos WHERE case_id = ?1", &[&f])?;
         // The merged case's observations are kept when the surviving case has none.
         tx.execute(
             "UPDATE case_observations SET case_id = ?1
              WHERE case_id = ?2 AND NOT EXISTS (SELECT 1 FROM case_observations WHERE case_id = ?1)",
-            params![into, f],
+            &[&into, &f],
         )?;
-        tx.execute("DELETE FROM case_observations WHERE case_id = ?1", [f])?;
+        tx.execute("DELETE FROM case_observations WHERE case_id = ?1", &[&f])?;
         // Numbers the surviving case lacks come from the merged one.
         tx.execute(
             "UPDATE cases SET
@@ -215,34 +222,39 @@ fn merge(tx: &Transaction<'_>, into: &str, d: &Value, seq: u64) -> Result<()> {
                 report = coalesce(report, (SELECT report FROM cases WHERE id = ?2)),
                 hospital = coalesce(hospital, (SELECT hospital FROM cases WHERE id = ?2))
              WHERE id = ?1",
-            params![into, f],
+            &[&into, &f],
         )?;
-        tx.execute("DELETE FROM cases WHERE id = ?1", [f])?;
+        tx.execute("DELETE FROM cases WHERE id = ?1", &[&f])?;
     }
     refresh_dates(tx, into)
 }
 
-fn split(tx: &Transaction<'_>, case: &str, d: &Value, photos: &[String], seq: u64) -> Result<()> {
+fn split(
+    tx: &Tx<'_>,
+    case: &str,
+    d: &Value,
+    photos: &[String],
+    seq: u64,
+) -> athar_sql::Result<()> {
     let Some(new_case) = d.get("new_case").and_then(Value::as_str) else {
         return Ok(());
     };
-    let hospital: Option<Option<String>> = tx
-        .query_row("SELECT hospital FROM cases WHERE id = ?1", [case], |r| {
+    let hospital: Option<Option<String>> =
+        tx.query_row("SELECT hospital FROM cases WHERE id = ?1", &[&case], |r| {
             r.get(0)
-        })
-        .optional()?;
+        })?;
     let Some(hospital) = hospital else {
         return Ok(());
     };
     tx.execute(
         "INSERT OR IGNORE INTO cases (id, basis, status, hospital, seq) VALUES (?1, 'split', ?2, ?3, ?4)",
-        params![new_case, status::UNIDENTIFIED, hospital, seq as i64],
+        &[&new_case, &status::UNIDENTIFIED, &hospital, &(seq as i64)],
     )?;
     for sha in photos {
         // Only photos of this case move; a hash naming another case's photo is ignored.
         tx.execute(
             "UPDATE case_photos SET case_id = ?2, seq = ?4 WHERE case_id = ?1 AND sha256 = ?3",
-            params![case, new_case, sha, seq as i64],
+            &[&case, &new_case, sha, &(seq as i64)],
         )?;
     }
     refresh_dates(tx, case)?;
@@ -250,7 +262,7 @@ fn split(tx: &Transaction<'_>, case: &str, d: &Value, photos: &[String], seq: u6
 }
 
 /// Dates and camera follow from the photos in a case (as for a plain grouping).
-pub(crate) fn refresh_dates(tx: &Transaction<'_>, case: &str) -> Result<()> {
+pub(crate) fn refresh_dates(tx: &Tx<'_>, case: &str) -> athar_sql::Result<()> {
     tx.execute(
         "UPDATE cases SET
             first_taken = (SELECT min(p.taken) FROM case_photos c JOIN photos p USING (sha256) WHERE c.case_id = ?1),
@@ -258,7 +270,7 @@ pub(crate) fn refresh_dates(tx: &Transaction<'_>, case: &str) -> Result<()> {
             camera = (SELECT p.make || ' ' || p.model || ' #' || coalesce(p.serial, '?')
                       FROM case_photos c JOIN photos p USING (sha256) WHERE c.case_id = ?1 AND p.model IS NOT NULL LIMIT 1)
          WHERE id = ?1",
-        [case],
+        &[&case],
     )?;
     Ok(())
 }
@@ -269,16 +281,13 @@ pub trait CaseObservations {
     fn observations(&self, case_id: &str) -> Result<Option<Observations>>;
 }
 
-impl CaseObservations for SqliteCatalog {
+impl CaseObservations for SqlCatalog {
     fn observations(&self, case_id: &str) -> Result<Option<Observations>> {
-        let body: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT body FROM case_observations WHERE case_id = ?1",
-                [case_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let body: Option<String> = self.db().query_row(
+            "SELECT body FROM case_observations WHERE case_id = ?1",
+            &[&case_id],
+            |r| r.get(0),
+        )?;
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 }

@@ -1,14 +1,15 @@
 //! Photos, derivatives and cases: the projection of "metadata extraction", "creation" and
 //! "grouping" events, and the queries that the archive team's commands run on them.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use athar_sql::{Db, Row, ToValue, Tx};
 use serde::Serialize;
 use serde_json::Value;
 
 use athar_vault::{kind, SignedEvent};
 
 use crate::observations::Observations;
-use crate::{Result, SqliteCatalog};
+use crate::sql::upsert;
+use crate::{Result, SqlCatalog};
 
 pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS photos (
@@ -36,6 +37,14 @@ CREATE TABLE IF NOT EXISTS case_photos (
     PRIMARY KEY (case_id, sha256)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS case_photos_sha ON case_photos(sha256);
 "#;
+
+/// The columns of `photos`, in the order `apply` binds them.
+const PHOTO_FIELDS: [&str; 28] = [
+    "sha256", "seq", "source_path", "width", "height", "make", "model", "serial", "taken",
+    "subsec", "utc_offset", "software", "orientation", "lat", "lon", "pdq", "pdq_quality",
+    "phash", "detainee", "branch", "report", "numbers_from", "photographer", "label_date",
+    "hospital", "labels_raw", "error", "details",
+];
 
 /// Our event type for grouping photos into a case (PREMIS has none).
 pub const GROUPING: &str = "grouping";
@@ -69,7 +78,7 @@ pub fn exif_time(t: &str) -> Option<String> {
     ))
 }
 
-pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
+pub(crate) fn apply(tx: &Tx<'_>, ev: &SignedEvent) -> athar_sql::Result<()> {
     let e = &ev.event;
     let d = Value::Object(e.details.clone());
     match e.kind.as_str() {
@@ -93,52 +102,48 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
             let num = |f: &str| numbers.and_then(|n| n.get(f)).and_then(Value::as_str);
             let pdq = s(&d, &["pdq"]).and_then(|h| hex::decode(h).ok());
             tx.execute(
-                "INSERT OR REPLACE INTO photos (sha256, seq, source_path, width, height, make, model, serial,
-                    taken, subsec, utc_offset, software, orientation, lat, lon, pdq, pdq_quality, phash,
-                    detainee, branch, report, numbers_from, photographer, label_date, hospital, labels_raw,
-                    error, details)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)",
-                params![
-                    e.objects[0],
-                    e.seq as i64,
-                    s(&d, &["source_path"]),
-                    d.get("width").and_then(Value::as_u64).map(|v| v as i64),
-                    d.get("height").and_then(Value::as_u64).map(|v| v as i64),
-                    s(&d, &["exif", "make"]),
-                    s(&d, &["exif", "model"]),
-                    s(&d, &["exif", "serial"]),
-                    s(&d, &["exif", "datetime_original"]).and_then(exif_time),
-                    s(&d, &["exif", "subsec"]),
-                    s(&d, &["exif", "offset"]),
-                    s(&d, &["exif", "software"]),
-                    d.pointer("/exif/orientation").and_then(Value::as_i64),
-                    d.pointer("/exif/gps/lat").and_then(Value::as_f64),
-                    d.pointer("/exif/gps/lon").and_then(Value::as_f64),
-                    pdq,
-                    d.get("pdq_quality").and_then(Value::as_i64),
-                    s(&d, &["phash"]),
-                    num("detainee"),
-                    num("branch"),
-                    num("report"),
-                    if from_names { Some("names") } else if from_card { Some("card") } else { None },
-                    names.and_then(|l| l.get("photographer")).and_then(Value::as_str),
-                    names.and_then(|l| l.get("date")).and_then(Value::as_str),
-                    names.and_then(|l| l.get("hospital")).and_then(Value::as_str),
-                    names.and_then(|l| l.get("raw")).map(Value::to_string),
-                    s(&d, &["error"]),
-                    d.to_string(),
+                &upsert("photos", &PHOTO_FIELDS, &["sha256"]),
+                &[
+                    &e.objects[0],
+                    &(e.seq as i64),
+                    &s(&d, &["source_path"]),
+                    &(d.get("width").and_then(Value::as_u64).map(|v| v as i64)),
+                    &(d.get("height").and_then(Value::as_u64).map(|v| v as i64)),
+                    &(s(&d, &["exif", "make"])),
+                    &(s(&d, &["exif", "model"])),
+                    &(s(&d, &["exif", "serial"])),
+                    &(s(&d, &["exif", "datetime_original"]).and_then(exif_time)),
+                    &(s(&d, &["exif", "subsec"])),
+                    &(s(&d, &["exif", "offset"])),
+                    &(s(&d, &["exif", "software"])),
+                    &(d.pointer("/exif/orientation").and_then(Value::as_i64)),
+                    &(d.pointer("/exif/gps/lat").and_then(Value::as_f64)),
+                    &(d.pointer("/exif/gps/lon").and_then(Value::as_f64)),
+                    &(pdq),
+                    &(d.get("pdq_quality").and_then(Value::as_i64)),
+                    &(s(&d, &["phash"])),
+                    &(num("detainee")),
+                    &(num("branch")),
+                    &(num("report")),
+                    &(if from_names { Some("names") } else if from_card { Some("card") } else { None }),
+                    &(names.and_then(|l| l.get("photographer")).and_then(Value::as_str)),
+                    &(names.and_then(|l| l.get("date")).and_then(Value::as_str)),
+                    &(names.and_then(|l| l.get("hospital")).and_then(Value::as_str)),
+                    &(names.and_then(|l| l.get("raw")).map(Value::to_string)),
+                    &(s(&d, &["error"])),
+                    &(d.to_string()),
                 ],
             )?;
         }
         kind::CREATION if e.objects.len() >= 2 => {
             tx.execute(
                 "INSERT OR IGNORE INTO derivatives (sha256, original, kind, transform, seq) VALUES (?1,?2,?3,?4,?5)",
-                params![
-                    e.objects[0],
-                    e.objects[1],
-                    s(&d, &["derivative"]).unwrap_or(""),
-                    s(&d, &["transform"]).unwrap_or(""),
-                    e.seq as i64
+                &[
+                    &e.objects[0],
+                    &e.objects[1],
+                    &s(&d, &["derivative"]).unwrap_or(""),
+                    &s(&d, &["transform"]).unwrap_or(""),
+                    &(e.seq as i64),
                 ],
             )?;
         }
@@ -147,21 +152,21 @@ pub(crate) fn apply(tx: &Transaction<'_>, ev: &SignedEvent) -> Result<()> {
             tx.execute(
                 "INSERT OR IGNORE INTO cases (id, basis, status, detainee, branch, report, hospital, seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    case,
-                    s(&d, &["basis"]).unwrap_or("numbers"),
-                    s(&d, &["status"]).unwrap_or("unidentified"),
-                    s(&d, &["detainee"]),
-                    s(&d, &["branch"]),
-                    s(&d, &["report"]),
-                    s(&d, &["hospital"]),
-                    e.seq as i64
+                &[
+                    &case,
+                    &s(&d, &["basis"]).unwrap_or("numbers"),
+                    &s(&d, &["status"]).unwrap_or("unidentified"),
+                    &s(&d, &["detainee"]),
+                    &s(&d, &["branch"]),
+                    &s(&d, &["report"]),
+                    &s(&d, &["hospital"]),
+                    &(e.seq as i64),
                 ],
             )?;
             for sha in &e.objects {
                 tx.execute(
                     "INSERT OR IGNORE INTO case_photos (case_id, sha256, seq) VALUES (?1, ?2, ?3)",
-                    params![case, sha, e.seq as i64],
+                    &[&case, sha, &(e.seq as i64)],
                 )?;
             }
             crate::observations::refresh_dates(tx, case)?;
@@ -237,7 +242,7 @@ const PHOTO_COLUMNS: &str = "p.sha256, p.source_path, p.serial, p.make || ' ' ||
     p.pdq, p.pdq_quality, p.detainee, p.branch, p.report, p.numbers_from, p.photographer, p.hospital, p.error,
     (SELECT c.case_id FROM case_photos c WHERE c.sha256 = p.sha256 LIMIT 1)";
 
-fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
+fn photo_row(r: &Row) -> athar_sql::Result<PhotoRow> {
     let pdq: Option<Vec<u8>> = r.get(6)?;
     Ok(PhotoRow {
         sha256: r.get(0)?,
@@ -247,7 +252,7 @@ fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
         taken: r.get(4)?,
         subsec: r.get(5)?,
         pdq: pdq.and_then(|b| b.try_into().ok()),
-        pdq_quality: r.get::<_, Option<i64>>(7)?.map(|q| q as u8),
+        pdq_quality: r.get::<Option<i64>>(7)?.map(|q| q as u8),
         detainee: r.get(8)?,
         branch: r.get(9)?,
         report: r.get(10)?,
@@ -259,7 +264,7 @@ fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
     })
 }
 
-fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+fn case_row(r: &Row) -> athar_sql::Result<CaseRow> {
     Ok(CaseRow {
         id: r.get(0)?,
         basis: r.get(1)?,
@@ -271,9 +276,9 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         first_taken: r.get(7)?,
         last_taken: r.get(8)?,
         camera: r.get(9)?,
-        photos: r.get::<_, i64>(10)? as u64,
+        photos: r.get::<i64>(10)? as u64,
         observations: r
-            .get::<_, Option<String>>(11)?
+            .get::<Option<String>>(11)?
             .and_then(|b| serde_json::from_str(&b).ok()),
     })
 }
@@ -317,67 +322,59 @@ pub trait Photos {
     fn stats(&self) -> Result<Stats>;
 }
 
-fn pairs(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
+fn pairs(db: &Db, sql: &str) -> Result<Vec<(String, u64)>> {
+    Ok(db.query(sql, &[], |r| {
         Ok((
-            r.get::<_, Option<String>>(0)?
+            r.get::<Option<String>>(0)?
                 .unwrap_or_else(|| "unknown".into()),
-            r.get::<_, i64>(1)? as u64,
+            r.get::<i64>(1)? as u64,
         ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })?)
 }
 
-impl Photos for SqliteCatalog {
+impl Photos for SqlCatalog {
     fn stats(&self) -> Result<Stats> {
-        let c = self.conn();
-        let one =
-            |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
-        const NUMBERED: &str = "FROM cases WHERE basis = 'numbers'";
-        let mut by_month_branch = Vec::new();
-        {
-            let mut stmt = c.prepare(&format!(
-                "SELECT substr(first_taken, 1, 7) AS m, coalesce(branch, 'unknown'), count(*) {NUMBERED} GROUP BY m, branch ORDER BY m, branch"
-            ))?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?
-                        .unwrap_or_else(|| "unknown".into()),
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)? as u64,
-                ))
-            })?;
-            for row in rows {
-                by_month_branch.push(row?);
-            }
-        }
-        let per_case = {
-            let mut stmt = c.prepare(
-                "SELECT n, count(*) FROM (SELECT count(*) AS n FROM case_photos x JOIN cases k ON k.id = x.case_id
-                 WHERE k.basis = 'numbers' GROUP BY x.case_id) GROUP BY n ORDER BY n",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-            })?;
-            rows.collect::<Result<Vec<_>, _>>()?
+        let c = self.db();
+        let one = |sql: &str| -> Result<u64> {
+            Ok(c.query_row(sql, &[], |r| r.get::<i64>(0))?.unwrap_or(0) as u64)
         };
+        const NUMBERED: &str = "FROM cases WHERE basis = 'numbers'";
+        let by_month_branch = c.query(
+            &format!(
+                "SELECT substr(first_taken, 1, 7) AS m, coalesce(branch, 'unknown'), count(*) {NUMBERED} GROUP BY m, branch ORDER BY m NULLS FIRST, branch NULLS FIRST"
+            ),
+            &[],
+            |r| {
+                Ok((
+                    r.get::<Option<String>>(0)?
+                        .unwrap_or_else(|| "unknown".into()),
+                    r.get::<String>(1)?,
+                    r.get::<i64>(2)? as u64,
+                ))
+            },
+        )?;
+        let per_case = c.query(
+            "SELECT n, count(*) FROM (SELECT count(*) AS n FROM case_photos x JOIN cases k ON k.id = x.case_id
+             WHERE k.basis = 'numbers' GROUP BY x.case_id) AS per GROUP BY n ORDER BY n",
+            &[],
+            |r| Ok((r.get::<i64>(0)? as u64, r.get::<i64>(1)? as u64)),
+        )?;
         Ok(Stats {
             photos: one("SELECT count(*) FROM photos")?,
             cases: one(&format!("SELECT count(*) {NUMBERED}"))?,
             proposed_groups: one("SELECT count(*) FROM cases WHERE basis <> 'numbers'")?,
             photos_in_cases: one("SELECT count(*) FROM case_photos x JOIN cases k ON k.id = x.case_id WHERE k.basis = 'numbers'")?,
-            cases_by_branch: pairs(c, &format!("SELECT branch, count(*) {NUMBERED} GROUP BY branch ORDER BY count(*) DESC, branch"))?,
-            cases_by_hospital: pairs(c, &format!("SELECT hospital, count(*) {NUMBERED} GROUP BY hospital ORDER BY count(*) DESC, hospital"))?,
-            cases_by_month: pairs(c, &format!("SELECT substr(first_taken, 1, 7) AS m, count(*) {NUMBERED} GROUP BY m ORDER BY m"))?,
+            cases_by_branch: pairs(c, &format!("SELECT branch, count(*) {NUMBERED} GROUP BY branch ORDER BY count(*) DESC, branch NULLS FIRST"))?,
+            cases_by_hospital: pairs(c, &format!("SELECT hospital, count(*) {NUMBERED} GROUP BY hospital ORDER BY count(*) DESC, hospital NULLS FIRST"))?,
+            cases_by_month: pairs(c, &format!("SELECT substr(first_taken, 1, 7) AS m, count(*) {NUMBERED} GROUP BY m ORDER BY m NULLS FIRST"))?,
             cases_by_month_and_branch: by_month_branch,
-            photos_by_camera: pairs(c, "SELECT make || ' ' || model || ' #' || coalesce(serial, '?'), count(*) FROM photos GROUP BY 1 ORDER BY count(*) DESC, 1")?,
+            photos_by_camera: pairs(c, "SELECT make || ' ' || model || ' #' || coalesce(serial, '?'), count(*) FROM photos GROUP BY 1 ORDER BY count(*) DESC, 1 NULLS FIRST")?,
             photos_per_case: per_case,
         })
     }
 
     fn pending_analysis(&self, limit: usize) -> Result<Vec<Pending>> {
-        let mut stmt = self.conn().prepare(
+        Ok(self.db().query(
             "SELECT o.sha256, o.size, o.media_type,
                 (SELECT s.source_path FROM sightings s WHERE s.sha256 = o.sha256 ORDER BY s.seq LIMIT 1)
              FROM objects o
@@ -385,43 +382,43 @@ impl Photos for SqliteCatalog {
                AND o.sha256 NOT IN (SELECT sha256 FROM photos)
                AND o.sha256 NOT IN (SELECT sha256 FROM derivatives)
              ORDER BY o.first_seq LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok(Pending {
-                sha256: r.get(0)?,
-                size: r.get::<_, i64>(1)? as u64,
-                media_type: r.get(2)?,
-                source_path: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&(limit as i64)],
+            |r| {
+                Ok(Pending {
+                    sha256: r.get(0)?,
+                    size: r.get::<i64>(1)? as u64,
+                    media_type: r.get(2)?,
+                    source_path: r.get(3)?,
+                })
+            },
+        )?)
     }
 
     fn photo(&self, sha256: &str) -> Result<Option<PhotoRow>> {
-        Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.sha256 = ?1"),
-                [sha256],
-                photo_row,
-            )
-            .optional()?)
+        Ok(self.db().query_row(
+            &format!("SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.sha256 = ?1"),
+            &[&sha256],
+            photo_row,
+        )?)
     }
 
     fn photos(&self) -> Result<Vec<PhotoRow>> {
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT {PHOTO_COLUMNS} FROM photos p ORDER BY p.serial, p.taken, p.subsec, p.source_path"
-        ))?;
-        let rows = stmt.query_map([], photo_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.db().query(
+            &format!(
+                "SELECT {PHOTO_COLUMNS} FROM photos p
+                 ORDER BY p.serial NULLS FIRST, p.taken NULLS FIRST, p.subsec NULLS FIRST, p.source_path NULLS FIRST, p.sha256"
+            ),
+            &[],
+            photo_row,
+        )?)
     }
 
     fn derivatives(&self, original: &str) -> Result<Vec<(String, String, String)>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT kind, sha256, transform FROM derivatives WHERE original = ?1 ORDER BY kind",
-        )?;
-        let rows = stmt.query_map([original], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.db().query(
+            "SELECT kind, sha256, transform FROM derivatives WHERE original = ?1 ORDER BY kind, sha256",
+            &[&original],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
     }
 
     fn cases(&self, f: &CaseFilter) -> Result<Vec<CaseRow>> {
@@ -453,50 +450,43 @@ impl Photos for SqliteCatalog {
         if let Some(v) = &f.to {
             bind(&mut sql, " AND substr(c.first_taken, 1, 10) <= ?", v);
         }
-        sql += " ORDER BY c.first_taken, c.id";
+        sql += " ORDER BY c.first_taken NULLS FIRST, c.id";
         if let Some(l) = f.limit {
             sql += &format!(" LIMIT {l}");
         }
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), case_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let params: Vec<&dyn ToValue> = args.iter().map(|a| a as &dyn ToValue).collect();
+        Ok(self.db().query(&sql, &params, case_row)?)
     }
 
     fn case(&self, id: &str) -> Result<Option<CaseRow>> {
-        Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = ?1"),
-                [id],
-                case_row,
-            )
-            .optional()?)
+        Ok(self.db().query_row(
+            &format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = ?1"),
+            &[&id],
+            case_row,
+        )?)
     }
 
     fn case_photos(&self, id: &str) -> Result<Vec<PhotoRow>> {
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT {PHOTO_COLUMNS} FROM photos p JOIN case_photos c ON c.sha256 = p.sha256
-             WHERE c.case_id = ?1 ORDER BY p.taken, p.subsec, p.source_path"
-        ))?;
-        let rows = stmt.query_map([id], photo_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.db().query(
+            &format!(
+                "SELECT {PHOTO_COLUMNS} FROM photos p JOIN case_photos c ON c.sha256 = p.sha256
+                 WHERE c.case_id = ?1
+                 ORDER BY p.taken NULLS FIRST, p.subsec NULLS FIRST, p.source_path NULLS FIRST, p.sha256"
+            ),
+            &[&id],
+            photo_row,
+        )?)
     }
 
     fn pdq_hashes(&self) -> Result<Vec<(String, [u8; 32])>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT sha256, pdq FROM photos WHERE pdq IS NOT NULL ORDER BY sha256")?;
-        let rows = stmt.query_map([], |r| {
-            let pdq: Vec<u8> = r.get(1)?;
-            Ok((r.get::<_, String>(0)?, pdq))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (sha, pdq) = row?;
-            if let Ok(h) = pdq.try_into() {
-                out.push((sha, h));
-            }
-        }
-        Ok(out)
+        let rows = self.db().query(
+            "SELECT sha256, pdq FROM photos WHERE pdq IS NOT NULL ORDER BY sha256",
+            &[],
+            |r| Ok((r.get::<String>(0)?, r.get::<Vec<u8>>(1)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sha, pdq)| Some((sha, pdq.try_into().ok()?)))
+            .collect())
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use athar_vault::Vault;
 
-use crate::{Catalog, CatalogError, Result, SqliteCatalog};
+use crate::{Catalog, CatalogError, Location, Result, SqlCatalog};
 
 const BATCH: usize = 2048;
 
@@ -38,18 +38,31 @@ pub fn catch_up(catalog: &mut dyn Catalog, vault: &Vault) -> Result<u64> {
     Ok(n)
 }
 
-/// Recreate the catalogue at `path` from the log alone, replacing the old one only once the
-/// new one is complete. The missing-person records, which are not in the log, are carried
-/// over from the old catalogue; if it cannot be read at all it is kept aside as
-/// `<path>.unreadable` rather than deleted, so no family's record is lost.
-pub fn rebuild(vault: &Vault, path: &Path) -> Result<SqliteCatalog> {
+/// Recreate the catalogue at `location` from the log alone, replacing the old one only once
+/// the new one is complete; if anything fails the old one stays as it was. The
+/// missing-person records, which are not in the log, are carried over from the old
+/// catalogue.
+pub fn rebuild(vault: &Vault, location: &Location) -> Result<SqlCatalog> {
+    match location {
+        Location::Sqlite(path) => rebuild_sqlite(vault, path),
+        Location::Postgres { url, schema } => rebuild_postgres(vault, url, schema),
+    }
+}
+
+/// SQLite: build `<path>.rebuild`, then rename it over the old file. If the old file cannot
+/// be read at all it is kept aside as `<path>.unreadable` rather than deleted, so no
+/// family's record is lost.
+fn rebuild_sqlite(vault: &Vault, path: &Path) -> Result<SqlCatalog> {
+    let key = vault.catalog_key();
     let fresh = path.with_extension("rebuild");
-    SqliteCatalog::remove_files(&fresh)?;
+    SqlCatalog::remove_files(&fresh)?;
     {
-        let mut cat = SqliteCatalog::open(&fresh, &vault.catalog_key())?;
+        let mut cat = SqlCatalog::open_sqlite(&fresh, &key)?;
         catch_up(&mut cat, vault)?;
         if path.exists() {
-            if let Err(e) = cat.carry_records(path, &vault.catalog_key()) {
+            let carried =
+                SqlCatalog::open_sqlite(path, &key).and_then(|old| cat.carry_records(&old));
+            if let Err(e) = carried {
                 if matches!(e, CatalogError::DiskFull) {
                     return Err(e);
                 }
@@ -62,10 +75,29 @@ pub fn rebuild(vault: &Vault, path: &Path) -> Result<SqliteCatalog> {
             }
         }
     }
-    SqliteCatalog::remove_files(path)?;
+    SqlCatalog::remove_files(path)?;
     std::fs::rename(&fresh, path).map_err(|source| CatalogError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    SqliteCatalog::open(path, &vault.catalog_key())
+    SqlCatalog::open_sqlite(path, &key)
+}
+
+/// PostgreSQL: build into a fresh schema `<schema>_rebuild`, carry the records over, then
+/// in one transaction drop the old schema and give the new one its name. Until that
+/// transaction commits, readers and writers keep using the old schema untouched.
+fn rebuild_postgres(vault: &Vault, url: &str, schema: &str) -> Result<SqlCatalog> {
+    let staging = format!("{schema}_rebuild");
+    let mut cat = SqlCatalog::connect_postgres_fresh(url, &staging)?;
+    catch_up(&mut cat, vault)?;
+    let old = SqlCatalog::connect_postgres_schema(url, schema)?;
+    cat.carry_records(&old)?;
+    drop(old);
+    cat.db().transaction(|tx| {
+        tx.execute(&format!("DROP SCHEMA {schema} CASCADE"), &[])?;
+        tx.execute(&format!("ALTER SCHEMA {staging} RENAME TO {schema}"), &[])?;
+        Ok(())
+    })?;
+    drop(cat);
+    SqlCatalog::connect_postgres_schema(url, schema)
 }

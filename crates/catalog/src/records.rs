@@ -7,16 +7,15 @@
 //! digest of the record at each change ([`record_event`]), enough to show later that a given
 //! record existed unchanged at a time, and nothing that reveals it.
 
-use std::path::Path;
-
 use hmac::{KeyInit, Mac};
-use rusqlite::{params, OptionalExtension};
+use athar_sql::{Engine, ToValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
 use athar_vault::EventDraft;
 
-use crate::{CatalogError, Result, SqliteCatalog};
+use crate::sql::upsert;
+use crate::{CatalogError, Result, SqlCatalog};
 
 pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS records (
@@ -319,7 +318,7 @@ pub fn record_event(change: RecordChange, digest: &str) -> EventDraft {
     }
 }
 
-/// Storage of missing-person records. Implemented for [`SqliteCatalog`].
+/// Storage of missing-person records. Implemented for [`SqlCatalog`].
 pub trait Records {
     /// Insert or replace a record (validated first).
     fn put_record(&mut self, r: &MissingPerson) -> Result<()>;
@@ -339,88 +338,90 @@ pub trait Records {
     fn contact(&self, id: &str) -> Result<Option<SealedContact>>;
 }
 
-fn parse_body(body: String) -> rusqlite::Result<MissingPerson> {
-    serde_json::from_str(&body).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+fn parse_body(body: String) -> Result<MissingPerson> {
+    serde_json::from_str(&body)
+        .map_err(|e| CatalogError::InvalidRecord(format!("a stored record does not parse: {e}")))
 }
 
-impl SqliteCatalog {
-    /// Copy the record tables of the catalogue at `old` (same key) into this one.
-    pub(crate) fn carry_records(&mut self, old: &Path, key: &[u8; 32]) -> Result<()> {
-        let old = old.to_str().ok_or_else(|| {
-            CatalogError::InvalidRecord(format!("{} is not a UTF-8 path", old.display()))
-        })?;
-        let conn = self.conn_mut();
-        conn.execute(
-            &format!("ATTACH DATABASE ?1 AS old KEY \"x'{}'\"", hex::encode(key)),
-            [old],
-        )?;
-        let copied = (|| -> Result<()> {
-            let tx = conn.transaction()?;
-            for table in TABLES {
-                let exists: bool = tx
-                    .query_row(
-                        "SELECT count(*) FROM old.sqlite_master WHERE type = 'table' AND name = ?1",
-                        [table],
-                        |r| r.get::<_, i64>(0),
-                    )
-                    .map(|n| n > 0)?;
-                if exists {
+impl SqlCatalog {
+    /// Copy the record tables of `old` into this catalogue (both on the same engine).
+    pub(crate) fn carry_records(&mut self, old: &SqlCatalog) -> Result<()> {
+        let copies: Vec<(&str, Vec<athar_sql::Row>)> = TABLES
+            .iter()
+            .map(|t| Ok((*t, old.db().rows(&format!("SELECT * FROM {t}"), &[])?)))
+            .collect::<Result<_>>()?;
+        self.db().transaction(|tx| {
+            for (table, rows) in &copies {
+                for row in rows {
+                    let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
+                    let params: Vec<&dyn ToValue> =
+                        row.values().iter().map(|v| v as &dyn ToValue).collect();
                     tx.execute(
-                        &format!("INSERT OR REPLACE INTO main.{table} SELECT * FROM old.{table}"),
-                        [],
+                        &format!("INSERT INTO {table} VALUES ({})", marks.join(", ")),
+                        &params,
                     )?;
                 }
             }
-            tx.commit()?;
+            if tx.engine() == Engine::Postgres {
+                // Copied ids do not move PostgreSQL's sequence; the next photo must not
+                // collide with them.
+                tx.rows(
+                    "SELECT setval(pg_get_serial_sequence('record_photos', 'id'), \
+                     coalesce((SELECT max(id) FROM record_photos), 0) + 1, false)",
+                    &[],
+                )?;
+            }
             Ok(())
-        })();
-        conn.execute("DETACH DATABASE old", [])?;
-        copied
+        })?;
+        Ok(())
     }
 
     fn require_record(&self, id: &str) -> Result<()> {
-        let found: Option<i64> = self
-            .conn()
-            .query_row("SELECT 1 FROM records WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?;
-        match found {
-            Some(_) => Ok(()),
+        match self
+            .db()
+            .query_row("SELECT 1 FROM records WHERE id = ?1", &[&id], |_| Ok(()))?
+        {
+            Some(()) => Ok(()),
             None => Err(CatalogError::NoRecord(id.to_string())),
         }
     }
 
-    fn record_list(&self, sql: &str, args: &[&str]) -> Result<Vec<MissingPerson>> {
-        let mut stmt = self.conn().prepare(sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| parse_body(r.get(0)?))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    fn record_list(&self, sql: &str, args: &[&dyn ToValue]) -> Result<Vec<MissingPerson>> {
+        self.db()
+            .query(sql, args, |r| r.get::<String>(0))?
+            .into_iter()
+            .map(parse_body)
+            .collect()
     }
 }
 
-impl Records for SqliteCatalog {
+impl Records for SqlCatalog {
     fn put_record(&mut self, r: &MissingPerson) -> Result<()> {
         r.validate()?;
-        self.conn().execute(
-            "INSERT OR REPLACE INTO records (id, owner, body, created, updated) VALUES (?1,?2,?3,?4,?5)",
-            params![r.id, r.owner, r.canonical_json(), r.created, r.updated],
+        self.db().execute(
+            &upsert(
+                "records",
+                &["id", "owner", "body", "created", "updated"],
+                &["id"],
+            ),
+            &[&r.id, &r.owner, &r.canonical_json(), &r.created, &r.updated],
         )?;
         Ok(())
     }
 
     fn record(&self, id: &str) -> Result<Option<MissingPerson>> {
-        Ok(self
-            .conn()
-            .query_row("SELECT body FROM records WHERE id = ?1", [id], |r| {
-                parse_body(r.get(0)?)
-            })
-            .optional()?)
+        self.db()
+            .query_row("SELECT body FROM records WHERE id = ?1", &[&id], |r| {
+                r.get::<String>(0)
+            })?
+            .map(parse_body)
+            .transpose()
     }
 
     fn records_of(&self, owner: &str) -> Result<Vec<MissingPerson>> {
         self.record_list(
             "SELECT body FROM records WHERE owner = ?1 ORDER BY created, id",
-            &[owner],
+            &[&owner],
         )
     }
 
@@ -430,66 +431,69 @@ impl Records for SqliteCatalog {
 
     fn withdraw(&mut self, id: &str) -> Result<()> {
         self.require_record(id)?;
-        let tx = self.conn_mut().transaction()?;
-        tx.execute("DELETE FROM record_photos WHERE record_id = ?1", [id])?;
-        tx.execute("DELETE FROM record_contacts WHERE record_id = ?1", [id])?;
-        tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
-        tx.commit()?;
-        // secure_delete zeroes the freed pages; checkpointing moves them out of the WAL too.
-        self.conn()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.db().transaction(|tx| {
+            tx.execute("DELETE FROM record_photos WHERE record_id = ?1", &[&id])?;
+            tx.execute("DELETE FROM record_contacts WHERE record_id = ?1", &[&id])?;
+            tx.execute("DELETE FROM records WHERE id = ?1", &[&id])?;
+            Ok(())
+        })?;
+        if self.engine() == Engine::Sqlite {
+            // secure_delete zeroes the freed pages; checkpointing moves them out of the WAL
+            // too. (PostgreSQL reclaims dead rows at VACUUM; see docs/formats.)
+            self.db().rows("PRAGMA wal_checkpoint(TRUNCATE)", &[])?;
+        }
         Ok(())
     }
 
     fn add_photo(&mut self, id: &str, bytes: &[u8], media_type: &str) -> Result<i64> {
         self.require_record(id)?;
-        self.conn().execute(
-            "INSERT INTO record_photos (record_id, media_type, bytes) VALUES (?1, ?2, ?3)",
-            params![id, media_type, bytes],
+        let photo = self.db().query_row(
+            "INSERT INTO record_photos (record_id, media_type, bytes) VALUES (?1, ?2, ?3) RETURNING id",
+            &[&id, &media_type, &bytes],
+            |r| r.get::<i64>(0),
         )?;
-        Ok(self.conn().last_insert_rowid())
+        Ok(photo.expect("RETURNING gives the new row"))
     }
 
     fn record_photos(&self, id: &str) -> Result<Vec<RecordPhoto>> {
-        let mut stmt = self.conn().prepare(
+        Ok(self.db().query(
             "SELECT id, media_type, bytes FROM record_photos WHERE record_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([id], |r| {
-            Ok(RecordPhoto {
-                id: r.get(0)?,
-                media_type: r.get(1)?,
-                bytes: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[&id],
+            |r| {
+                Ok(RecordPhoto {
+                    id: r.get(0)?,
+                    media_type: r.get(1)?,
+                    bytes: r.get(2)?,
+                })
+            },
+        )?)
     }
 
     fn remove_photo(&mut self, id: &str, photo: i64) -> Result<()> {
-        self.conn().execute(
+        self.db().execute(
             "DELETE FROM record_photos WHERE record_id = ?1 AND id = ?2",
-            params![id, photo],
+            &[&id, &photo],
         )?;
         Ok(())
     }
 
     fn set_contact(&mut self, id: &str, contact: &SealedContact) -> Result<()> {
         self.require_record(id)?;
-        self.conn().execute(
-            "INSERT OR REPLACE INTO record_contacts (record_id, sealed) VALUES (?1, ?2)",
-            params![id, contact.0],
+        self.db().execute(
+            &upsert("record_contacts", &["record_id", "sealed"], &["record_id"]),
+            &[&id, &contact.0],
         )?;
         Ok(())
     }
 
     fn contact(&self, id: &str) -> Result<Option<SealedContact>> {
         Ok(self
-            .conn()
+            .db()
             .query_row(
                 "SELECT sealed FROM record_contacts WHERE record_id = ?1",
-                [id],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
-            .optional()?
+                &[&id],
+                |r| r.get::<Vec<u8>>(0),
+            )?
             .map(SealedContact))
     }
 }

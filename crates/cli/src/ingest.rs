@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use athar_catalog::{Catalog, SqliteCatalog};
+use athar_catalog::{Catalog, SqlCatalog};
 use athar_vault::envelope::SealError;
 use athar_vault::source::{io_reason, SourceFile};
 use athar_vault::{kind, Access, EventDraft, Objects, VaultError};
@@ -123,7 +123,7 @@ pub fn ingest(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
     let objects = session.vault.objects();
-    let checker = SqliteCatalog::open(
+    let checker = SqlCatalog::open_sqlite(
         &catalog_path(session.vault.root()),
         &session.vault.catalog_key(),
     )?;
@@ -175,7 +175,7 @@ fn reject(path: &Path, reason: impl Into<String>) -> Outcome {
 
 fn walk(
     roots: &[PathBuf],
-    checker: &SqliteCatalog,
+    checker: &SqlCatalog,
     objects: &Objects,
     work: SyncSender<SourceFile>,
     done: SyncSender<Outcome>,
@@ -249,7 +249,7 @@ fn walk(
 
 /// True if an earlier run logged this very file (same path, size and modification time)
 /// and its object is in the store.
-fn already_recorded(checker: &SqliteCatalog, objects: &Objects, file: &SourceFile) -> bool {
+fn already_recorded(checker: &SqlCatalog, objects: &Objects, file: &SourceFile) -> bool {
     let Some(mtime) = &file.mtime else {
         return false;
     };

@@ -522,7 +522,7 @@ pub fn import_into(
         ));
         // A second connection answers "did the vault hold this object already?" while the
         // import borrows the vault.
-        let checker = athar_catalog::SqliteCatalog::open(
+        let checker = athar_catalog::SqlCatalog::open_sqlite(
             &crate::session::catalog_path(session.vault.root()),
             &session.vault.catalog_key(),
         )?;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use athar_catalog::{catch_up, SqliteCatalog};
+use athar_catalog::{catch_up, SqlCatalog};
 use athar_vault::{Access, InitOptions, Vault};
 
 use crate::{passphrase, PassArgs};
@@ -13,7 +13,7 @@ pub const CATALOG_FILE: &str = "catalog.db";
 
 pub struct Session {
     pub vault: Vault,
-    pub catalog: SqliteCatalog,
+    pub catalog: SqlCatalog,
 }
 
 pub fn catalog_path(vault: &Path) -> PathBuf {
@@ -33,7 +33,7 @@ impl Session {
     ) -> Result<Session> {
         let vault = Vault::open(root, passphrase, access)
             .with_context(|| format!("opening the vault {}", root.display()))?;
-        let mut catalog = SqliteCatalog::open(&catalog_path(root), &vault.catalog_key())?;
+        let mut catalog = SqlCatalog::open_sqlite(&catalog_path(root), &vault.catalog_key())?;
         catch_up(&mut catalog, &vault)?;
         Ok(Session { vault, catalog })
     }
@@ -59,7 +59,7 @@ pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
         scrypt_log_n: args.scrypt_log_n,
     };
     let vault = Vault::init(root, &passphrase, &opts)?;
-    SqliteCatalog::open(&catalog_path(root), &vault.catalog_key())?;
+    SqlCatalog::open_sqlite(&catalog_path(root), &vault.catalog_key())?;
     let c = vault.config();
     println!("created vault {}", root.display());
     println!("  custodian   {}", c.custodian);
@@ -73,7 +73,7 @@ pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
 pub fn rebuild(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let passphrase = passphrase::get(pass)?;
     let vault = Vault::open(root, &passphrase, Access::Write)?;
-    let catalog = athar_catalog::rebuild(&vault, &catalog_path(root))?;
+    let catalog = athar_catalog::rebuild(&vault, &athar_catalog::Location::Sqlite(catalog_path(root)))?;
     let (objects, bytes) = athar_catalog::Catalog::totals(&catalog)?;
     let records = athar_catalog::Records::all_records(&catalog)?.len();
     let aside = root.join(format!("{CATALOG_FILE}.unreadable"));

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use rayon::prelude::*;
 
-use athar_catalog::{PhotoRow, Photos, SqliteCatalog};
+use athar_catalog::{PhotoRow, Photos, SqlCatalog};
 use athar_media::{decode_full, read_exif};
 use athar_vault::Vault;
 
@@ -29,7 +29,7 @@ pub enum Scope {
 /// The report on the photos of `case_ids`, with the default [`Params`].
 pub fn report_for_cases(
     vault: &Vault,
-    catalog: &SqliteCatalog,
+    catalog: &SqlCatalog,
     case_ids: &[String],
 ) -> Result<Report> {
     analyse(
@@ -189,7 +189,7 @@ pub(crate) struct Tested {
 /// advances.
 pub fn analyse(
     vault: &Vault,
-    catalog: &SqliteCatalog,
+    catalog: &SqlCatalog,
     scope: &Scope,
     p: &Params,
     progress: &(dyn Fn(&str, usize, usize) + Sync),

@@ -1,7 +1,7 @@
 //! The authenticity report put into each package (`athar/authenticity.json`, `.html`,
 //! `.ar.html`): athar-forensics' analysis of the packaged cases.
 
-use athar_catalog::{CaseRow, SqliteCatalog};
+use athar_catalog::{CaseRow, SqlCatalog};
 use athar_forensics::Lang;
 use athar_vault::Vault;
 
@@ -16,7 +16,7 @@ pub struct Report {
 
 /// The authenticity report for the packaged cases: camera order, JPEG tables, thumbnails,
 /// dates, sensor fingerprints and duplicates, with method and parameters.
-pub fn report(vault: &Vault, catalog: &SqliteCatalog, cases: &[CaseRow]) -> Result<Option<Report>> {
+pub fn report(vault: &Vault, catalog: &SqlCatalog, cases: &[CaseRow]) -> Result<Option<Report>> {
     let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
     let report = athar_forensics::report_for_cases(vault, catalog, &ids)
         .map_err(|e| PackageError::Authenticity(e.to_string()))?;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use athar_catalog::{CaseRow, SqliteCatalog};
+use athar_catalog::{CaseRow, SqlCatalog};
 use athar_vault::{Vault, VaultError};
 
 pub use select::Item;
@@ -125,7 +125,7 @@ pub struct Summary {
 /// never holds a half-written package.
 pub fn write(
     vault: &mut Vault,
-    catalog: &SqliteCatalog,
+    catalog: &SqlCatalog,
     opts: &Options,
     out: &Path,
     progress: &dyn Progress,

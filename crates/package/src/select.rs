@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use athar_catalog::{CaseRow, Catalog, Photos, SqliteCatalog};
+use athar_catalog::{CaseRow, Catalog, Photos, SqlCatalog};
 
 use crate::bag::safe_name;
 use crate::{PackageError, Result};
@@ -41,7 +41,7 @@ impl Group {
     }
 }
 
-pub fn cases(catalog: &SqliteCatalog, ids: &[String]) -> Result<Vec<CaseRow>> {
+pub fn cases(catalog: &SqlCatalog, ids: &[String]) -> Result<Vec<CaseRow>> {
     if ids.is_empty() {
         return Err(PackageError::NoCases);
     }
@@ -57,7 +57,7 @@ pub fn cases(catalog: &SqliteCatalog, ids: &[String]) -> Result<Vec<CaseRow>> {
     Ok(rows)
 }
 
-pub fn groups(catalog: &SqliteCatalog, cases: &[CaseRow], derivatives: bool) -> Result<Vec<Group>> {
+pub fn groups(catalog: &SqlCatalog, cases: &[CaseRow], derivatives: bool) -> Result<Vec<Group>> {
     let mut groups = Vec::new();
     for case in cases {
         let dir = format!("data/{}", safe_name(&case.id));
@@ -92,7 +92,7 @@ pub fn groups(catalog: &SqliteCatalog, cases: &[CaseRow], derivatives: bool) -> 
 }
 
 fn item(
-    catalog: &SqliteCatalog,
+    catalog: &SqlCatalog,
     sha: &str,
     stem: String,
     case: &str,

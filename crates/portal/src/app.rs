@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use zeroize::Zeroizing;
 
 use athar_catalog::matching::Candidate;
-use athar_catalog::{catch_up, CaseFilter, CaseRow, MissingPerson, Photos, SqliteCatalog};
+use athar_catalog::{catch_up, CaseFilter, CaseRow, MissingPerson, Photos, SqlCatalog};
 use athar_vault::{Access, EventDraft, SecretString, SignedEvent, Vault, VaultError};
 
 use crate::auth::Limiter;
@@ -106,7 +106,7 @@ pub struct CaseIndex {
 }
 
 impl CaseIndex {
-    fn load(cat: &SqliteCatalog) -> Result<CaseIndex> {
+    fn load(cat: &SqlCatalog) -> Result<CaseIndex> {
         let seq = athar_catalog::Catalog::last_seq(cat)?;
         let rows = cat.cases(&CaseFilter::default())?;
         let mut by_number: HashMap<String, Vec<usize>> = HashMap::new();
@@ -173,7 +173,7 @@ pub struct App {
     pub root: PathBuf,
     pub options: Options,
     vault: Mutex<Vault>,
-    pub catalogs: Pool<SqliteCatalog>,
+    pub catalogs: Pool<SqlCatalog>,
     pub db: Pool<Connection>,
     pub i18n: I18n,
     pub limiter: Limiter,
@@ -194,7 +194,7 @@ impl App {
         let cat_path = root.join(CATALOG_FILE);
         let mut catalogs = Vec::new();
         for _ in 0..options.connections.max(1) {
-            catalogs.push(SqliteCatalog::open(&cat_path, &cat_key)?);
+            catalogs.push(SqlCatalog::open_sqlite(&cat_path, &cat_key)?);
         }
         catch_up(&mut catalogs[0], &vault)?;
         let db_key = vault.secrets().subkey(store::KEY_PURPOSE);

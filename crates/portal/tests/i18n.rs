@@ -141,7 +141,7 @@ fn reasons_from_the_matcher_are_translated() {
     use athar_catalog::matching::eval;
     let dir = tempfile::tempdir().unwrap();
     let key = [7u8; 32];
-    let mut cat = athar_catalog::SqliteCatalog::open(&dir.path().join("c.db"), &key).unwrap();
+    let mut cat = athar_catalog::SqlCatalog::open_sqlite(&dir.path().join("c.db"), &key).unwrap();
     // Project the synthetic cases through a real vault log.
     let pass = athar_vault::SecretString::from("p".to_string());
     let mut vault = athar_vault::Vault::init(

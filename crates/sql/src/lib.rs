@@ -101,6 +101,9 @@ impl Db {
              PRAGMA secure_delete = ON;",
         )
         .map_err(sqlite_error)?;
+        // Every statement is prepared once and kept (the default keeps 16, fewer than a
+        // catalogue's apply alone runs, which would re-prepare per row).
+        conn.set_prepared_statement_cache_capacity(128);
         Ok(Db {
             inner: Inner::Sqlite(conn),
         })

@@ -19,14 +19,13 @@ pub mod marks;
 pub mod names;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use crate::observations::Observations;
 use crate::records::{fold_number, parse_partial_date, MissingPerson, Sex};
-use crate::{Catalog, Result, SqliteCatalog};
+use crate::{Catalog, Result, SqlCatalog};
 
 /// What a reason is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -272,7 +271,7 @@ impl CaseTable {
     }
 
     /// Read every case of the catalogue.
-    pub fn load(cat: &SqliteCatalog) -> Result<CaseTable> {
+    pub fn load(cat: &SqlCatalog) -> Result<CaseTable> {
         Ok(CaseTable::build(cat.match_rows()?))
     }
 
@@ -777,7 +776,7 @@ impl Matcher {
     /// Rank against the catalogue's cases (read through the shared cache).
     pub fn rank(
         &self,
-        cat: &SqliteCatalog,
+        cat: &SqlCatalog,
         r: &MissingPerson,
         limit: usize,
     ) -> Result<Vec<Candidate>> {
@@ -788,19 +787,19 @@ impl Matcher {
 
 /// The `limit` best cases for a record, with the standard signals. Identified cases are
 /// left out.
-pub fn rank(cat: &SqliteCatalog, r: &MissingPerson, limit: usize) -> Result<Vec<Candidate>> {
+pub fn rank(cat: &SqlCatalog, r: &MissingPerson, limit: usize) -> Result<Vec<Candidate>> {
     Matcher::standard().rank(cat, r, limit)
 }
 
-type CacheKey = (PathBuf, u64, [u8; 32]);
+type CacheKey = (String, u64, [u8; 32]);
 static CACHE: Mutex<Option<(CacheKey, Arc<CaseTable>)>> = Mutex::new(None);
 
 /// The case table of this catalogue at its current log position: read once, then shared
 /// until the log grows (every change to cases is a log event, so the position says when the
 /// table is stale).
-pub fn cached_table(cat: &SqliteCatalog) -> Result<Arc<CaseTable>> {
+pub fn cached_table(cat: &SqlCatalog) -> Result<Arc<CaseTable>> {
     let key: CacheKey = (
-        PathBuf::from(cat.conn().path().unwrap_or_default()),
+        cat.id().to_string(),
         cat.last_seq()?,
         cat.last_leaf()?,
     );
@@ -814,36 +813,36 @@ pub fn cached_table(cat: &SqliteCatalog) -> Result<Arc<CaseTable>> {
     Ok(table)
 }
 
-impl SqliteCatalog {
+impl SqlCatalog {
     /// Every case with its observations, for matching.
     pub(crate) fn match_rows(&self) -> Result<Vec<(crate::CaseRow, Option<Observations>)>> {
         // Only what matching reads (no photo counts), in one pass.
-        let mut stmt = self.conn().prepare(
+        Ok(self.db().query(
             "SELECT c.id, c.basis, c.status, c.detainee, c.branch, c.report, c.hospital,
                     c.first_taken, o.body
              FROM cases c LEFT JOIN case_observations o ON o.case_id = c.id ORDER BY c.id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let obs: Option<String> = r.get(8)?;
-            Ok((
-                crate::CaseRow {
-                    id: r.get(0)?,
-                    basis: r.get(1)?,
-                    status: r.get(2)?,
-                    detainee: r.get(3)?,
-                    branch: r.get(4)?,
-                    report: r.get(5)?,
-                    hospital: r.get(6)?,
-                    first_taken: r.get(7)?,
-                    last_taken: None,
-                    camera: None,
-                    photos: 0,
-                    observations: None,
-                },
-                obs.and_then(|b| serde_json::from_str(&b).ok()),
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &[],
+            |r| {
+                let obs: Option<String> = r.get(8)?;
+                Ok((
+                    crate::CaseRow {
+                        id: r.get(0)?,
+                        basis: r.get(1)?,
+                        status: r.get(2)?,
+                        detainee: r.get(3)?,
+                        branch: r.get(4)?,
+                        report: r.get(5)?,
+                        hospital: r.get(6)?,
+                        first_taken: r.get(7)?,
+                        last_taken: None,
+                        camera: None,
+                        photos: 0,
+                        observations: None,
+                    },
+                    obs.and_then(|b| serde_json::from_str(&b).ok()),
+                ))
+            },
+        )?)
     }
 }
 
