@@ -51,6 +51,7 @@ pub fn init(
         custodian: name,
         origin,
         scrypt_log_n,
+        ..Default::default()
     };
     let vault = Vault::init(root, &passphrase, &opts)?;
     SqliteCatalog::open(&catalog_path(root), &vault.catalog_key())?;
