@@ -374,3 +374,59 @@ fn init_refuses_secrets_in_urls() {
     }
     athar_vault::vault::check_catalog_url("postgres://athar@127.0.0.1:55432/postgres").unwrap();
 }
+
+/// A loopback proxy to the S3 server that forwards the first connection's request but drops
+/// its answer, like a connection lost just after the server stored the blob.
+fn answer_losing_proxy(upstream: String) -> u16 {
+    use std::net::{Shutdown, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().take(50).enumerate() {
+            let Ok(client) = client else { return };
+            let server = TcpStream::connect(&upstream).unwrap();
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                if n == 0 {
+                    // Wait until the server has answered (so the PUT is done), then hang up.
+                    let mut buf = [0u8; 1];
+                    let _ = s_in.read(&mut buf);
+                    let _ = c_out.shutdown(Shutdown::Both);
+                } else {
+                    let _ = std::io::copy(&mut s_in, &mut c_out);
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_put_whose_answer_was_lost_is_recognised_as_ours() {
+    let Some(url) = s3_prefix("a_put_whose_answer_was_lost_is_recognised_as_ours") else {
+        return;
+    };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .unwrap();
+    let upstream = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let port = answer_losing_proxy(upstream);
+    let settings = S3Settings::new(
+        &format!("http://127.0.0.1:{port}"),
+        "us-east-1",
+        &std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
+        &std::env::var("AWS_SECRET_ACCESS_KEY").unwrap(),
+    )
+    .unwrap();
+    let store = S3Store::with_settings(S3Url::parse(&url).unwrap(), settings).unwrap();
+    // The first request of this store is the PUT; its answer is lost, the retry finds the
+    // name taken by the very bytes it sent.
+    assert_eq!(commit(&store, "log/000000000001", b"our segment"), Committed::New);
+    assert_eq!(read(&store, "log/000000000001"), b"our segment");
+    // Someone else's bytes under a taken name are still refused.
+    assert_eq!(commit(&store, "log/000000000001", b"theirs"), Committed::AlreadyPresent);
+}
