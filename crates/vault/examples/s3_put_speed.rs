@@ -19,7 +19,8 @@ fn main() {
     let count = args.first().copied().unwrap_or(300);
     let kib = args.get(1).copied().unwrap_or(1024);
     let threads = args.get(2).copied().unwrap_or(4);
-    let s3 = std::env::var("ATHAR_TEST_S3").expect("set ATHAR_TEST_S3 (source target/services/env)");
+    let s3 =
+        std::env::var("ATHAR_TEST_S3").expect("set ATHAR_TEST_S3 (source target/services/env)");
 
     let fs_runs = runs(|dir, _| run(dir, None, count, kib, threads));
     let s3_runs = runs(|dir, i| {
@@ -55,14 +56,24 @@ fn runs(mut one: impl FnMut(&std::path::Path, usize) -> f64) -> f64 {
     t[1]
 }
 
-fn run(dir: &std::path::Path, objects: Option<String>, count: usize, kib: usize, threads: usize) -> f64 {
+fn run(
+    dir: &std::path::Path,
+    objects: Option<String>,
+    count: usize,
+    kib: usize,
+    threads: usize,
+) -> f64 {
     let opts = InitOptions {
         scrypt_log_n: 10,
         objects,
         ..InitOptions::default()
     };
-    let vault = Vault::init(&dir.join("vault"), &SecretString::from("bench".to_string()), &opts)
-        .expect("init");
+    let vault = Vault::init(
+        &dir.join("vault"),
+        &SecretString::from("bench".to_string()),
+        &opts,
+    )
+    .expect("init");
     let store = vault.objects();
     // Distinct contents, made before the clock starts.
     let contents: Vec<Vec<u8>> = (0..count)

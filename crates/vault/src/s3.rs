@@ -133,10 +133,11 @@ impl S3Settings {
         let region = var("AWS_REGION")
             .or_else(|| var("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| "us-east-1".into());
-        let (endpoint, path_style) = match var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")) {
-            Some(e) => (e, true),
-            None => (format!("https://s3.{region}.amazonaws.com"), false),
-        };
+        let (endpoint, path_style) =
+            match var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")) {
+                Some(e) => (e, true),
+                None => (format!("https://s3.{region}.amazonaws.com"), false),
+            };
         let endpoint: url::Url = endpoint.parse().map_err(|e| {
             VaultError::Invalid(format!(
                 "AWS_ENDPOINT_URL {endpoint:?} is not a URL ({e}); set it like http://127.0.0.1:8333"
@@ -707,7 +708,9 @@ mod tests {
         );
         assert_eq!(S3Url::parse("s3://bkt").unwrap().prefix, "");
         assert!(S3Url::parse("http://bkt/x").is_err());
-        let e = S3Url::parse("s3://key:secret@bkt/x").unwrap_err().to_string();
+        let e = S3Url::parse("s3://key:secret@bkt/x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("AWS_ACCESS_KEY_ID"), "{e}");
     }
 
@@ -716,7 +719,10 @@ mod tests {
         let text = "[default]\naws_access_key_id = A\n\n[work]\naws_access_key_id=W\naws_secret_access_key = S\n";
         let s = ini_section(text, "work");
         assert_eq!(s.get("aws_access_key_id").map(String::as_str), Some("W"));
-        assert_eq!(s.get("aws_secret_access_key").map(String::as_str), Some("S"));
+        assert_eq!(
+            s.get("aws_secret_access_key").map(String::as_str),
+            Some("S")
+        );
         assert!(ini_section(text, "none").is_empty());
     }
 }

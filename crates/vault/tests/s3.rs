@@ -67,16 +67,25 @@ fn a_conditional_put_never_overwrites() {
     assert!(store.is_empty().unwrap());
     assert!(!store.exists("log/000000000001").unwrap());
 
-    assert_eq!(commit(&store, "log/000000000001", b"first writer"), Committed::New);
     assert_eq!(
-        commit(&store, "log/000000000001", b"second writer, different bytes"),
+        commit(&store, "log/000000000001", b"first writer"),
+        Committed::New
+    );
+    assert_eq!(
+        commit(
+            &store,
+            "log/000000000001",
+            b"second writer, different bytes"
+        ),
         Committed::AlreadyPresent
     );
     assert_eq!(read(&store, "log/000000000001"), b"first writer");
     assert!(store.exists("log/000000000001").unwrap());
     assert!(store.is_shared());
     assert_eq!(store.list("log/").unwrap(), vec!["log/000000000001"]);
-    assert!(store.locate("log/000000000001").ends_with("/log/000000000001"));
+    assert!(store
+        .locate("log/000000000001")
+        .ends_with("/log/000000000001"));
 
     let e = match store.open("log/000000000002") {
         Err(e) => e.to_string(),
@@ -93,7 +102,9 @@ fn listing_pages_past_a_thousand_keys() {
         return;
     };
     let store = S3Store::connect(&url).unwrap();
-    let keys: Vec<String> = (0..1050).map(|i| format!("objects/{:02x}/{i:06}", i % 7)).collect();
+    let keys: Vec<String> = (0..1050)
+        .map(|i| format!("objects/{:02x}/{i:06}", i % 7))
+        .collect();
     std::thread::scope(|s| {
         for chunk in keys.chunks(keys.len() / 8 + 1) {
             let store = store.clone();
@@ -125,7 +136,9 @@ fn objects_and_log_round_trip_through_s3() {
     let contents: Vec<Vec<u8>> = (0..60u32)
         .map(|i| {
             let len = (i as usize * 7919) % 200_000 + 1;
-            (0..len).map(|j| (j as u32 ^ i.wrapping_mul(2654435761)) as u8).collect()
+            (0..len)
+                .map(|j| (j as u32 ^ i.wrapping_mul(2654435761)) as u8)
+                .collect()
         })
         .collect();
     let objects = vault.objects();
@@ -147,7 +160,10 @@ fn objects_and_log_round_trip_through_s3() {
         }
     }
     // The same content again is found, not stored twice.
-    assert_eq!(objects.put(&mut &contents[3][..]).unwrap().1, Committed::AlreadyPresent);
+    assert_eq!(
+        objects.put(&mut &contents[3][..]).unwrap().1,
+        Committed::AlreadyPresent
+    );
     vault.checkpoint().unwrap();
     drop(vault);
 
@@ -157,13 +173,20 @@ fn objects_and_log_round_trip_through_s3() {
     assert_eq!(local, vec!["keys/secrets.age", "lock", "vault.json"]);
     let config = std::fs::read_to_string(root.join("vault.json")).unwrap();
     assert!(config.contains(&url), "{config}");
-    assert!(!config.contains("catalog"), "absent settings are not written: {config}");
+    assert!(
+        !config.contains("catalog"),
+        "absent settings are not written: {config}"
+    );
 
     let vault = Vault::open(&root, &pass(), Access::Read).unwrap();
     assert_eq!(vault.tail().size, 60);
     for (c, d) in contents.iter().zip(&digests) {
         let mut back = Vec::new();
-        vault.open_object(d).unwrap().read_to_end(&mut back).unwrap();
+        vault
+            .open_object(d)
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
         assert!(back == *c, "object {d} reads back different bytes");
     }
     let mut named = Vec::new();
@@ -177,7 +200,10 @@ fn objects_and_log_round_trip_through_s3() {
     assert_eq!(named, digests);
     let report = verify(&vault, &VerifyOptions::default(), &()).unwrap();
     assert!(report.ok(), "{:?}", report.problems);
-    assert_eq!((report.events, report.objects_checked, report.checkpoints), (60, 60, 1));
+    assert_eq!(
+        (report.events, report.objects_checked, report.checkpoints),
+        (60, 60, 1)
+    );
 }
 
 fn walk(root: &Path) -> Vec<String> {
@@ -255,7 +281,10 @@ fn concurrent_appenders_lose_and_duplicate_nothing() {
                     let signed = vault.append(drafts).unwrap();
                     // A batch is one segment: consecutive sequence numbers.
                     let seqs: Vec<u64> = signed.iter().map(|e| e.event.seq).collect();
-                    assert_eq!(seqs, (seqs[0]..seqs[0] + PER_BATCH as u64).collect::<Vec<_>>());
+                    assert_eq!(
+                        seqs,
+                        (seqs[0]..seqs[0] + PER_BATCH as u64).collect::<Vec<_>>()
+                    );
                 }
             });
         }
@@ -295,9 +324,10 @@ fn an_unreachable_server_is_named_quickly() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let settings = S3Settings::new(&format!("http://127.0.0.1:{port}"), "us-east-1", "k", "s")
-        .unwrap();
-    let mut store = S3Store::with_settings(S3Url::parse("s3://athar/x").unwrap(), settings).unwrap();
+    let settings =
+        S3Settings::new(&format!("http://127.0.0.1:{port}"), "us-east-1", "k", "s").unwrap();
+    let mut store =
+        S3Store::with_settings(S3Url::parse("s3://athar/x").unwrap(), settings).unwrap();
     store.set_retry_for(Duration::from_secs(2));
     let started = Instant::now();
     let e = store.check().unwrap_err();
@@ -306,9 +336,15 @@ fn an_unreachable_server_is_named_quickly() {
     assert!(e.is_unavailable());
     let msg = e.to_string();
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
-    assert!(msg.contains("unreachable") && msg.contains("run the same command again"), "{msg}");
+    assert!(
+        msg.contains("unreachable") && msg.contains("run the same command again"),
+        "{msg}"
+    );
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
-    assert!(elapsed >= Duration::from_millis(500), "gave up without retrying: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(500),
+        "gave up without retrying: {elapsed:?}"
+    );
 }
 
 #[test]
@@ -347,7 +383,10 @@ fn old_vault_json_reads_unchanged() {
     assert_eq!((config.objects, config.catalog), (None, None));
     let config: athar_vault::VaultConfig = serde_json::from_str(old).unwrap();
     let json = serde_json::to_string(&config).unwrap();
-    assert!(!json.contains("objects") && !json.contains("catalog"), "{json}");
+    assert!(
+        !json.contains("objects") && !json.contains("catalog"),
+        "{json}"
+    );
 }
 
 #[test]
@@ -356,7 +395,10 @@ fn init_refuses_secrets_in_urls() {
     for (objects, catalog) in [
         (Some("s3://AKIA:secret@bucket/p"), None),
         (None, Some("postgres://athar:hunter2@127.0.0.1:5432/athar")),
-        (None, Some("postgres://athar@127.0.0.1/athar?password=hunter2")),
+        (
+            None,
+            Some("postgres://athar@127.0.0.1/athar?password=hunter2"),
+        ),
     ] {
         let opts = InitOptions {
             scrypt_log_n: 10,
@@ -369,7 +411,10 @@ fn init_refuses_secrets_in_urls() {
             Err(e) => e.to_string(),
             Ok(_) => panic!("{objects:?} {catalog:?} was accepted"),
         };
-        assert!(e.contains("AWS_ACCESS_KEY_ID") || e.contains("PGPASSWORD"), "{e}");
+        assert!(
+            e.contains("AWS_ACCESS_KEY_ID") || e.contains("PGPASSWORD"),
+            "{e}"
+        );
         assert!(!root.join("vault.json").exists());
     }
     athar_vault::vault::check_catalog_url("postgres://athar@127.0.0.1:55432/postgres").unwrap();
@@ -413,7 +458,10 @@ fn a_put_whose_answer_was_lost_is_recognised_as_ours() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
         .unwrap();
-    let upstream = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let upstream = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let port = answer_losing_proxy(upstream);
     let settings = S3Settings::new(
         &format!("http://127.0.0.1:{port}"),
@@ -425,8 +473,14 @@ fn a_put_whose_answer_was_lost_is_recognised_as_ours() {
     let store = S3Store::with_settings(S3Url::parse(&url).unwrap(), settings).unwrap();
     // The first request of this store is the PUT; its answer is lost, the retry finds the
     // name taken by the very bytes it sent.
-    assert_eq!(commit(&store, "log/000000000001", b"our segment"), Committed::New);
+    assert_eq!(
+        commit(&store, "log/000000000001", b"our segment"),
+        Committed::New
+    );
     assert_eq!(read(&store, "log/000000000001"), b"our segment");
     // Someone else's bytes under a taken name are still refused.
-    assert_eq!(commit(&store, "log/000000000001", b"theirs"), Committed::AlreadyPresent);
+    assert_eq!(
+        commit(&store, "log/000000000001", b"theirs"),
+        Committed::AlreadyPresent
+    );
 }
