@@ -123,7 +123,7 @@ fn landing(role: Role) -> &'static str {
 pub fn signin(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     let email = req.field("email").trim().to_lowercase();
     let password = req.field("password").to_string();
-    if app.limiter.blocked(&email, req.ip) {
+    if auth::signin_blocked(&app.db.get(), &email, req.ip)? {
         return Ok(page::error(req, 429));
     }
     let found = store::user_by_email(&app.db.get(), &email)?;
@@ -135,7 +135,7 @@ pub fn signin(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         }
     };
     if !ok {
-        app.limiter.failed(&email, req.ip);
+        auth::signin_failed(&app.db.get(), &email, req.ip)?;
         let l = req.lang;
         let csrf = req.csrf(app)?;
         let body = html! {
