@@ -35,6 +35,33 @@ use athar_portal::{auth, App, Options};
 use athar_sql::{Db, Value};
 use athar_vault::{InitOptions, SecretString, Vault};
 
+/// Counts live heap bytes, to measure what the in-memory indexes hold.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { std::alloc::System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live_mib() -> f64 {
+    LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+}
+
 /// Cases projected from real signed events; beyond this many, rows are copied.
 const FROM_EVENTS: usize = 50_000;
 
@@ -106,7 +133,8 @@ fn main() {
                 t.elapsed().as_secs_f64()
             );
             time_index_reads("PostgreSQL", &pgdb);
-            pgdb.batch(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+            pgdb.batch(&format!("DROP SCHEMA {schema} CASCADE"))
+                .unwrap();
         }
         time_index_reads("SQLite", &cat);
     }
@@ -138,6 +166,28 @@ fn main() {
     .unwrap();
     let cookie = format!("{}={cookie_id}", auth::SESSION_COOKIE);
 
+    // The two in-memory indexes, built here so their heap can be measured.
+    let before = live_mib();
+    let t = Instant::now();
+    athar_catalog::matching::cached_table(&app.catalogs.get()).unwrap();
+    println!(
+        "matcher's case table: {:.0} MiB of heap, built in {:.1} s",
+        live_mib() - before,
+        t.elapsed().as_secs_f64()
+    );
+    let before = live_mib();
+    let t = Instant::now();
+    app.search_cases(&athar_catalog::CaseFilter {
+        limit: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
+    println!(
+        "search index: {:.0} MiB of heap, built in {:.1} s",
+        live_mib() - before,
+        t.elapsed().as_secs_f64()
+    );
+
     // Ranking cost without the page cache: each record once.
     let mut rank_ms = Vec::new();
     for id in &record_ids {
@@ -148,10 +198,7 @@ fn main() {
         assert!(c.len() <= 10);
     }
     rank_ms.sort_by(f64::total_cmp);
-    println!(
-        "resident memory with the matcher's case table built: {} MiB",
-        rss_mib()
-    );
+
     println!(
         "ranking one record against {cases} cases (uncached): median {:.1} ms, max {:.1} ms",
         rank_ms[rank_ms.len() / 2],
@@ -215,10 +262,7 @@ fn main() {
         assert_eq!(r.status().as_u16(), 200, "{p}");
     }
 
-    println!(
-        "resident memory with the search index built too: {} MiB",
-        rss_mib()
-    );
+    println!("resident memory with both indexes built: {} MiB", rss_mib());
 
     println!();
     println!("wrk, 2 threads, 16 connections, {seconds} s each (wrk shares the 2 cores with the server):");
@@ -339,8 +383,10 @@ fn copy_to_postgres(sqlite: &Db, pg: &Db) -> athar_sql::Result<()> {
                 vec![one; chunk.len()].join(",")
             );
             let values: Vec<&Value> = chunk.iter().flat_map(|r| r.values()).collect();
-            let params: Vec<&dyn athar_sql::ToValue> =
-                values.iter().map(|v| v as &dyn athar_sql::ToValue).collect();
+            let params: Vec<&dyn athar_sql::ToValue> = values
+                .iter()
+                .map(|v| v as &dyn athar_sql::ToValue)
+                .collect();
             pg.execute(&sql, &params)?;
         }
     }

@@ -205,13 +205,12 @@ pub fn user_by_email(c: &Db, email: &str) -> Result<Option<(User, String)>> {
 }
 
 pub fn user(c: &Db, id: &str) -> Result<Option<User>> {
-    Ok(c
-        .query_row(
-            &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
-            &[&id],
-            user_row,
-        )?
-        .map(|(u, _)| u))
+    Ok(c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+        &[&id],
+        user_row,
+    )?
+    .map(|(u, _)| u))
 }
 
 pub fn users(c: &Db) -> Result<Vec<User>> {
@@ -555,11 +554,11 @@ pub const PUBLIC_STATS: &str = "public_stats";
 pub const UNBLURRED_CAP: &str = "unblurred_cap";
 
 pub fn setting(c: &Db, key: &str) -> Result<Option<String>> {
-    Ok(c.query_row(
-        "SELECT value FROM settings WHERE key = ?1",
-        &[&key],
-        |r| r.get(0),
-    )?)
+    Ok(
+        c.query_row("SELECT value FROM settings WHERE key = ?1", &[&key], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 pub fn set_setting(c: &Db, key: &str, value: Option<&str>) -> Result<()> {

@@ -26,19 +26,30 @@ fn a_session_and_its_csrf_token_work_on_every_server() {
     let (mut on_a, _) = portal.signed_in(Role::Family, "f@test");
     let mut on_b = on(b, &on_a);
     let page = on_b.get("/records");
-    assert_eq!(page.status, 200, "signed in on A, refused on B: {}", page.body);
+    assert_eq!(
+        page.status, 200,
+        "signed in on A, refused on B: {}",
+        page.body
+    );
 
     // A form fetched from A, posted to B.
     let token = on_a.get("/records/new").csrf().expect("a CSRF token");
     let mut fields = vec![("csrf", token.as_str())];
     fields.extend(common::record_form("سليم", "Salim", &[]));
     let id = common::record_id(&on_b.post_raw("/records/new", &fields));
-    assert!(on_a.get("/records").body.contains(&id), "A lists the record made on B");
+    assert!(
+        on_a.get("/records").body.contains(&id),
+        "A lists the record made on B"
+    );
 
     // Signing out on B ends the session on A too.
     let out = on_b.post("/records", "/signout", &[]);
     assert_eq!(out.status, 303, "{}", out.body);
-    assert_eq!(on_a.get("/records").status, 303, "the session outlived sign-out on B");
+    assert_eq!(
+        on_a.get("/records").status,
+        303,
+        "the session outlived sign-out on B"
+    );
 }
 
 #[test]
@@ -64,7 +75,11 @@ fn a_claim_made_on_one_server_is_reviewed_on_another() {
         &format!("/cases/{case}/claim"),
         &[("record", &id), ("kind", "recognise"), ("note", "his scar")],
     );
-    assert_eq!(r.status, 303, "a claim on B after the step on A: {}", r.body);
+    assert_eq!(
+        r.status, 303,
+        "a claim on B after the step on A: {}",
+        r.body
+    );
     let claim = store::claims(&portal.app.db.get(), Some(&id))
         .unwrap()
         .pop()
@@ -96,7 +111,10 @@ fn a_claim_made_on_one_server_is_reviewed_on_another() {
         .map(|r| r.action)
         .collect();
     for a in ["view-step-1", "claim"] {
-        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
     }
 }
 
@@ -155,5 +173,8 @@ fn the_daily_unblurred_cap_holds_across_servers_under_concurrency() {
         .collect();
     let logged: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(logged, cap, "views allowed past the cap");
-    assert_eq!(store::unblurred_today(&portal.app.db.get(), &me.id).unwrap(), cap);
+    assert_eq!(
+        store::unblurred_today(&portal.app.db.get(), &me.id).unwrap(),
+        cap
+    );
 }

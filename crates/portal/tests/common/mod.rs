@@ -113,7 +113,8 @@ impl Portal {
     /// balancer): a second `App` with its own connections, caches and port.
     pub fn another_server(&self) -> (Arc<App>, SocketAddr) {
         let passphrase = SecretString::from(PASS.to_string());
-        let app = Arc::new(App::open(&self.vault_dir(), &passphrase, self.options.clone()).unwrap());
+        let app =
+            Arc::new(App::open(&self.vault_dir(), &passphrase, self.options.clone()).unwrap());
         let addr = serve(app.clone());
         (app, addr)
     }
