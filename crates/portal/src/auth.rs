@@ -86,23 +86,21 @@ pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
 pub const MAX_FAILURES_PER_CLIENT: u32 = 20;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Whether sign-in for this address, or from this client, is refused until its window ends.
-/// The counts live in the portal's database, shared by every `athar serve` process.
-pub fn signin_blocked(db: &Db, email: &str, ip: IpAddr) -> crate::Result<bool> {
+/// Count a sign-in attempt for this address from this client; false when either has used up
+/// its attempts for the window (the password must then not be checked). The counts live in
+/// the portal's database, shared by every `athar serve` process.
+pub fn signin_attempt(db: &Db, email: &str, ip: IpAddr) -> crate::Result<bool> {
     let window = WINDOW.as_secs() as i64;
-    Ok(
-        store::signin_failures(db, &limit_key("e", email), window)? >= MAX_FAILURES_PER_ACCOUNT
-            || store::signin_failures(db, &limit_key("i", &ip.to_string()), window)?
-                >= MAX_FAILURES_PER_CLIENT,
-    )
+    let account = store::signin_attempt(db, &limit_key("e", email), window)?;
+    let client = store::signin_attempt(db, &limit_key("i", &ip.to_string()), window)?;
+    Ok(account <= MAX_FAILURES_PER_ACCOUNT && client <= MAX_FAILURES_PER_CLIENT)
 }
 
-/// Count a failed sign-in against the address and the client, in fixed windows; a success
-/// does not reset the client's count, so a guesser with one real account gains nothing.
-pub fn signin_failed(db: &Db, email: &str, ip: IpAddr) -> crate::Result<()> {
-    let window = WINDOW.as_secs() as i64;
-    store::add_signin_failure(db, &limit_key("e", email), window)?;
-    store::add_signin_failure(db, &limit_key("i", &ip.to_string()), window)?;
+/// A successful sign-in does not count as a failure. (It does not reset the counts either,
+/// so a guesser with one real account gains nothing.)
+pub fn signin_succeeded(db: &Db, email: &str, ip: IpAddr) -> crate::Result<()> {
+    store::signin_attempt_succeeded(db, &limit_key("e", email))?;
+    store::signin_attempt_succeeded(db, &limit_key("i", &ip.to_string()))?;
     Ok(())
 }
 
@@ -130,11 +128,21 @@ mod tests {
         let db = store::open(&dir.path().join("portal.db"), &[7; 32]).unwrap();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            assert!(!signin_blocked(&db, "a@x", ip).unwrap());
-            signin_failed(&db, "a@x", ip).unwrap();
+            assert!(signin_attempt(&db, "a@x", ip).unwrap());
         }
-        assert!(signin_blocked(&db, "a@x", ip).unwrap());
-        assert!(!signin_blocked(&db, "b@x", "127.0.0.2".parse().unwrap()).unwrap());
+        assert!(!signin_attempt(&db, "a@x", ip).unwrap());
+        assert!(signin_attempt(&db, "b@x", "127.0.0.2".parse().unwrap()).unwrap());
+    }
+
+    #[test]
+    fn successes_do_not_count_as_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store::open(&dir.path().join("portal.db"), &[7; 32]).unwrap();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..3 * MAX_FAILURES_PER_ACCOUNT {
+            assert!(signin_attempt(&db, "a@x", ip).unwrap());
+            signin_succeeded(&db, "a@x", ip).unwrap();
+        }
     }
 
     #[test]
@@ -143,11 +151,10 @@ mod tests {
         let db = store::open(&dir.path().join("portal.db"), &[7; 32]).unwrap();
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         for i in 0..MAX_FAILURES_PER_CLIENT {
-            assert!(!signin_blocked(&db, &format!("u{i}@x"), ip).unwrap());
-            signin_failed(&db, &format!("u{i}@x"), ip).unwrap();
+            assert!(signin_attempt(&db, &format!("u{i}@x"), ip).unwrap());
         }
-        assert!(signin_blocked(&db, "someone-new@x", ip).unwrap());
-        assert!(!signin_blocked(&db, "someone-new@x", "10.0.0.10".parse().unwrap()).unwrap());
+        assert!(!signin_attempt(&db, "someone-new@x", ip).unwrap());
+        assert!(signin_attempt(&db, "someone-new@x", "10.0.0.10".parse().unwrap()).unwrap());
     }
 
     #[test]

@@ -573,34 +573,39 @@ pub fn set_setting(c: &Db, key: &str, value: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-// Failed sign-ins, counted in the database so that every `athar serve` process sees the same
+// Sign-in attempts, counted in the database so that every `athar serve` process sees the same
 // counts: N processes behind a load balancer must not give a guesser N times the attempts.
-// Keys are SHA-256 digests (of "e:" + address or "i:" + client address), not the addresses.
+// An attempt is counted before its password is checked and taken back if it succeeds, so a
+// burst of parallel guesses cannot all slip in before the first failure is recorded. Keys are
+// SHA-256 digests (of "e:" + address or "i:" + client address), not the addresses.
 
-/// Failures of `key` in the window that started less than `window` seconds ago.
-pub fn signin_failures(c: &Db, key: &str, window: i64) -> Result<u32> {
-    Ok(count(
-        c,
-        "SELECT n FROM signin_failures WHERE key = ?1 AND since > ?2",
-        &[&key, &(unix_now() - window)],
-    )? as u32)
-}
-
-/// Count one more failure of `key`, starting a new window if the last one has ended. One
-/// upsert, so concurrent failures from several processes are all counted.
-pub fn add_signin_failure(c: &Db, key: &str, window: i64) -> Result<()> {
+/// Count one attempt of `key`, starting a new window if the last one is over `window` seconds
+/// old; returns the attempts in the current window, this one included. One upsert, so
+/// concurrent attempts on several processes are all counted.
+pub fn signin_attempt(c: &Db, key: &str, window: i64) -> Result<u32> {
     let now = unix_now();
-    c.execute(
+    let n = c.query_row(
         "INSERT INTO signin_failures (key, since, n) VALUES (?1, ?2, 1)
          ON CONFLICT (key) DO UPDATE SET
            n = CASE WHEN signin_failures.since > ?3 THEN signin_failures.n + 1 ELSE 1 END,
-           since = CASE WHEN signin_failures.since > ?3 THEN signin_failures.since ELSE ?2 END",
+           since = CASE WHEN signin_failures.since > ?3 THEN signin_failures.since ELSE ?2 END
+         RETURNING n",
         &[&key, &now, &(now - window)],
+        |r| r.get::<i64>(0),
     )?;
-    // Windows long over are kept from piling up (at most one sweep per failure).
+    // Windows long over are kept from piling up.
     c.execute(
         "DELETE FROM signin_failures WHERE since <= ?1",
         &[&(now - 2 * window)],
+    )?;
+    Ok(n.unwrap_or(1) as u32)
+}
+
+/// Take back an attempt that succeeded.
+pub fn signin_attempt_succeeded(c: &Db, key: &str) -> Result<()> {
+    c.execute(
+        "UPDATE signin_failures SET n = n - 1 WHERE key = ?1 AND n > 0",
+        &[&key],
     )?;
     Ok(())
 }

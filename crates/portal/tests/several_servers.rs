@@ -141,6 +141,50 @@ fn failed_sign_ins_on_all_servers_count_together() {
 }
 
 #[test]
+fn a_burst_of_parallel_guesses_on_two_servers_gets_only_the_allowed_tries() {
+    let portal = Portal::start(10);
+    let (_b_app, b) = portal.another_server();
+    portal.user(Role::Family, "f@test");
+    let addrs = [portal.addr, b];
+    // Tokens first (each client needs its pre-sign-in session), then all guesses at once.
+    let clients: Vec<Client> = (0..12)
+        .map(|i| {
+            let mut c = Client::new(addrs[i % 2]);
+            c.get("/signin");
+            c
+        })
+        .collect();
+    let go = Arc::new(std::sync::Barrier::new(clients.len()));
+    let threads: Vec<_> = clients
+        .into_iter()
+        .map(|mut c| {
+            let go = go.clone();
+            std::thread::spawn(move || {
+                let token = c.get("/signin").csrf().unwrap();
+                go.wait();
+                c.post_raw(
+                    "/signin",
+                    &[
+                        ("csrf", token.as_str()),
+                        ("email", "f@test"),
+                        ("password", "wrong password!!"),
+                    ],
+                )
+                .status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let tried = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(
+        tried,
+        auth::MAX_FAILURES_PER_ACCOUNT as usize,
+        "passwords checked in a burst of 12: {statuses:?}"
+    );
+    assert!(statuses.iter().all(|&s| s == 401 || s == 429), "{statuses:?}");
+}
+
+#[test]
 fn the_daily_unblurred_cap_holds_across_servers_under_concurrency() {
     let portal = Portal::start(10);
     let (b_app, _) = portal.another_server();
