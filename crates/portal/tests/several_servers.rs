@@ -22,6 +22,12 @@ fn on(addr: std::net::SocketAddr, from: &Client) -> Client {
 #[test]
 fn a_session_and_its_csrf_token_work_on_every_server() {
     let portal = Portal::start(10);
+    let engine = portal.app.db.get().engine();
+    assert_eq!(
+        engine == athar_sql::Engine::Postgres,
+        std::env::var("ATHAR_TEST_PG").is_ok_and(|u| !u.is_empty()),
+        "the portal's tables are on {engine:?}"
+    );
     let (_b_app, b) = portal.another_server();
     let (mut on_a, _) = portal.signed_in(Role::Family, "f@test");
     let mut on_b = on(b, &on_a);
