@@ -79,31 +79,34 @@ fn command(tv: &TestVault, sub: &str, paths: &[&Path]) -> Command {
     cmd
 }
 
-/// Run `sub` and kill `server` once the vault's log has grown past its starting size (work
-/// is under way) or after `at_most`, then bring the server back. Returns the interrupted
-/// run's output.
+/// Run `sub` and kill `server` after `delay` (part-way through, as measured on an
+/// uninterrupted run), then bring the server back. Returns the interrupted run's output.
 fn interrupt(
     tv: &TestVault,
     sub: &str,
     paths: &[&Path],
     server: Server,
-    at_most: Duration,
+    delay: Duration,
 ) -> std::process::Output {
-    let started = tv.log(&[]).len();
     let child = command(tv, sub, paths).spawn().unwrap();
-    let t0 = Instant::now();
-    // Watch from a second process: the log grows as batches are committed.
-    loop {
-        std::thread::sleep(Duration::from_millis(150));
-        let grown = tv.log(&[]).len() > started;
-        if grown || t0.elapsed() > at_most {
-            break;
-        }
-    }
+    std::thread::sleep(delay);
     server.kill();
     let out = child.wait_with_output().unwrap();
     services_script(&[]);
     out
+}
+
+/// How long `run` takes, for placing a kill part-way through the same work.
+fn timed(run: impl FnOnce() -> std::process::Output) -> Duration {
+    let t0 = Instant::now();
+    assert_ok(&run());
+    t0.elapsed()
+}
+
+/// Where to kill: 40% of the way through, once startup is behind it.
+fn part_way(full: Duration) -> Duration {
+    eprintln!("uninterrupted run: {full:?}");
+    full.mul_f64(0.4)
 }
 
 fn assert_complete(tv: &TestVault, files: &BTreeMap<PathBuf, String>, what: &str) {
@@ -128,12 +131,16 @@ fn assert_complete(tv: &TestVault, files: &BTreeMap<PathBuf, String>, what: &str
 
 fn ingest_survives(server: Server) {
     let Some(pair) = enabled() else { return };
-    let tv = TestVault::on(Some(pair));
+    let tv = TestVault::on(Some(pair.clone()));
     let work = tempfile::tempdir().unwrap();
     let drive = work.path().join("drive");
     let files = make_drive(&drive, 11, 400);
 
-    let out = interrupt(&tv, "ingest", &[&drive], server, Duration::from_secs(60));
+    let rehearsal = TestVault::on(Some(pair.clone()));
+    let delay = part_way(timed(|| {
+        command(&rehearsal, "ingest", &[&drive]).output().unwrap()
+    }));
+    let out = interrupt(&tv, "ingest", &[&drive], server, delay);
     eprintln!("{server:?} killed during ingest: {}", text(&out));
     assert!(
         !out.status.success(),
@@ -165,24 +172,31 @@ fn ingest_survives(server: Server) {
 
 fn import_survives(server: Server) {
     let Some(pair) = enabled() else { return };
-    let tv = TestVault::on(Some(pair));
+    let tv = TestVault::on(Some(pair.clone()));
+    // A second vault the bundle is also packed for, to time an uninterrupted import.
+    let rehearsal = TestVault::on(Some(pair.clone()));
     let work = tempfile::tempdir().unwrap();
-    let src = source_init(work.path(), "documenter", &[recipient(&tv)]);
+    let src = source_init(
+        work.path(),
+        "documenter",
+        &[recipient(&tv), recipient(&rehearsal)],
+    );
     trust(&tv, &src.key, "documenter");
+    trust(&rehearsal, &src.key, "documenter");
     let drive = work.path().join("drive");
     let files = make_drive(&drive, 12, 400);
     let bundle = work.path().join("bundle");
     assert_ok(&pack(&src, &[&drive], &bundle, &[]));
 
-    // An import logs at its end, so kill part-way through its decrypting and storing.
-    let out = interrupt(
-        &tv,
-        "import",
-        &[&bundle],
-        server,
-        Duration::from_millis(1200),
-    );
+    let delay = part_way(timed(|| {
+        command(&rehearsal, "import", &[&bundle]).output().unwrap()
+    }));
+    let out = interrupt(&tv, "import", &[&bundle], server, delay);
     eprintln!("{server:?} killed during import: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "the import finished before {server:?} was killed; the test needs a longer run"
+    );
     let again = command(&tv, "import", &[&bundle]).output().unwrap();
     assert_ok(&again);
     let transfers = tv
