@@ -16,7 +16,7 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
         None if is_unavailable(e) => format!(
-            "PostgreSQL is unreachable or dropped the connection ({}); once it is back, run the same command again",
+            "PostgreSQL is unreachable or dropped the connection: {}",
             e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string())
         ),
         None => format!("PostgreSQL: {e}"),
