@@ -148,10 +148,7 @@ pub(crate) fn apply(tx: &Tx<'_>, ev: &SignedEvent) -> athar_sql::Result<()> {
         }
         (kind::METADATA_MODIFICATION, Some("status")) | (kind::IDENTIFICATION, _) => {
             if let Some(to) = d.get("status").and_then(Value::as_str) {
-                tx.execute(
-                    "UPDATE cases SET status = ?2 WHERE id = ?1",
-                    &[&case, &to],
-                )?;
+                tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", &[&case, &to])?;
             }
         }
         (GROUPING, _) => match d.get("action").and_then(Value::as_str) {
@@ -229,13 +226,7 @@ fn merge(tx: &Tx<'_>, into: &str, d: &Value, seq: u64) -> athar_sql::Result<()> 
     refresh_dates(tx, into)
 }
 
-fn split(
-    tx: &Tx<'_>,
-    case: &str,
-    d: &Value,
-    photos: &[String],
-    seq: u64,
-) -> athar_sql::Result<()> {
+fn split(tx: &Tx<'_>, case: &str, d: &Value, photos: &[String], seq: u64) -> athar_sql::Result<()> {
     let Some(new_case) = d.get("new_case").and_then(Value::as_str) else {
         return Ok(());
     };

@@ -40,10 +40,34 @@ CREATE INDEX IF NOT EXISTS case_photos_sha ON case_photos(sha256);
 
 /// The columns of `photos`, in the order `apply` binds them.
 const PHOTO_FIELDS: [&str; 28] = [
-    "sha256", "seq", "source_path", "width", "height", "make", "model", "serial", "taken",
-    "subsec", "utc_offset", "software", "orientation", "lat", "lon", "pdq", "pdq_quality",
-    "phash", "detainee", "branch", "report", "numbers_from", "photographer", "label_date",
-    "hospital", "labels_raw", "error", "details",
+    "sha256",
+    "seq",
+    "source_path",
+    "width",
+    "height",
+    "make",
+    "model",
+    "serial",
+    "taken",
+    "subsec",
+    "utc_offset",
+    "software",
+    "orientation",
+    "lat",
+    "lon",
+    "pdq",
+    "pdq_quality",
+    "phash",
+    "detainee",
+    "branch",
+    "report",
+    "numbers_from",
+    "photographer",
+    "label_date",
+    "hospital",
+    "labels_raw",
+    "error",
+    "details",
 ];
 
 /// Our event type for grouping photos into a case (PREMIS has none).
@@ -125,10 +149,20 @@ pub(crate) fn apply(tx: &Tx<'_>, ev: &SignedEvent) -> athar_sql::Result<()> {
                     &(num("detainee")),
                     &(num("branch")),
                     &(num("report")),
-                    &(if from_names { Some("names") } else if from_card { Some("card") } else { None }),
-                    &(names.and_then(|l| l.get("photographer")).and_then(Value::as_str)),
+                    &(if from_names {
+                        Some("names")
+                    } else if from_card {
+                        Some("card")
+                    } else {
+                        None
+                    }),
+                    &(names
+                        .and_then(|l| l.get("photographer"))
+                        .and_then(Value::as_str)),
                     &(names.and_then(|l| l.get("date")).and_then(Value::as_str)),
-                    &(names.and_then(|l| l.get("hospital")).and_then(Value::as_str)),
+                    &(names
+                        .and_then(|l| l.get("hospital"))
+                        .and_then(Value::as_str)),
                     &(names.and_then(|l| l.get("raw")).map(Value::to_string)),
                     &(s(&d, &["error"])),
                     &(d.to_string()),

@@ -7,8 +7,8 @@
 //! digest of the record at each change ([`record_event`]), enough to show later that a given
 //! record existed unchanged at a time, and nothing that reveals it.
 
-use hmac::{KeyInit, Mac};
 use athar_sql::{Engine, ToValue};
+use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 

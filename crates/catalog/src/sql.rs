@@ -171,7 +171,9 @@ impl SqlCatalog {
     fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .db
-            .query_row("SELECT value FROM meta WHERE key = ?1", &[&key], |r| r.get(0))?)
+            .query_row("SELECT value FROM meta WHERE key = ?1", &[&key], |r| {
+                r.get(0)
+            })?)
     }
 }
 

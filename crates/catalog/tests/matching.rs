@@ -187,7 +187,9 @@ fn records_are_stored_sealed_and_erased_on_withdrawal() {
             .unwrap();
         assert_eq!(events.len(), 1);
         let logged = events[0].details.to_string();
-        assert!(logged.contains(&digest) && !logged.contains("Mohammed") && !logged.contains("4512"));
+        assert!(
+            logged.contains(&digest) && !logged.contains("Mohammed") && !logged.contains("4512")
+        );
 
         f.cat.withdraw(&r.id).unwrap();
         assert_eq!(f.cat.record(&r.id).unwrap(), None);
@@ -388,9 +390,11 @@ fn ranking_gives_reasons_and_penalises_a_body_documented_before_the_arrest() {
         let score: f64 = ranked[0].reasons.iter().map(|x| x.weight).sum();
         assert!((score - ranked[0].score).abs() < 1e-9);
         assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
-        assert!(ranked[0].reasons.iter().any(
-            |x| x.detail.code == "branch-match" && x.detail.args.get("branch") == r.branch.as_ref()
-        ));
+        assert!(ranked[0]
+            .reasons
+            .iter()
+            .any(|x| x.detail.code == "branch-match"
+                && x.detail.args.get("branch") == r.branch.as_ref()));
 
         // The same record, arrested a year after the body was documented.
         let case = f.cat.case(&truth).unwrap().unwrap();
@@ -589,7 +593,10 @@ fn rebuild_into_postgres_gives_the_same_catalogue_as_into_sqlite() {
     assert!(next > on_pg.record_photos(&r.id).unwrap()[0].id);
     // The staging schema is gone: rebuilt again, nothing is left over or doubled.
     let again = rebuild(&f.vault, &schema.location()).unwrap();
-    assert_eq!(again.events(&EventFilter::default()).unwrap().len(), f.vault.tail().size as usize);
+    assert_eq!(
+        again.events(&EventFilter::default()).unwrap().len(),
+        f.vault.tail().size as usize
+    );
 }
 
 /// Several processes (here threads, each with its own connection) catching up the same

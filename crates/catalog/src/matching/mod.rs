@@ -798,11 +798,7 @@ static CACHE: Mutex<Option<(CacheKey, Arc<CaseTable>)>> = Mutex::new(None);
 /// until the log grows (every change to cases is a log event, so the position says when the
 /// table is stale).
 pub fn cached_table(cat: &SqlCatalog) -> Result<Arc<CaseTable>> {
-    let key: CacheKey = (
-        cat.id().to_string(),
-        cat.last_seq()?,
-        cat.last_leaf()?,
-    );
+    let key: CacheKey = (cat.id().to_string(), cat.last_seq()?, cat.last_leaf()?);
     if let Some((k, t)) = CACHE.lock().expect("cache lock").as_ref() {
         if *k == key {
             return Ok(t.clone());
