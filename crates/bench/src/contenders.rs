@@ -52,7 +52,7 @@ impl Env {
         })
     }
 
-    fn athar(&self) -> Command {
+    pub fn athar_cmd(&self) -> Command {
         let mut c = Command::new(&self.athar);
         c.env("ATHAR_PASSPHRASE_FILE", &self.passphrase_file);
         c
@@ -185,7 +185,7 @@ pub fn athar_ingest(
     tag: &str,
 ) -> Result<Measured> {
     env.clean(vault)?;
-    let mut init = env.athar();
+    let mut init = env.athar_cmd();
     init.arg("init").arg(vault);
     if let Some(n) = opts.scrypt_log_n {
         init.arg(format!("--scrypt-log-n={n}"));
@@ -195,7 +195,7 @@ pub fn athar_ingest(
         env.analyzes || !opts.analyze,
         "this athar does not analyse images"
     );
-    let mut ingest = env.athar();
+    let mut ingest = env.athar_cmd();
     ingest.arg("ingest").arg(vault).arg(&c.dir).arg("--json");
     if env.analyzes && !opts.analyze {
         ingest.arg("--no-analyze");
@@ -223,7 +223,7 @@ pub fn athar_ingest(
 /// every original (an analysed vault holds derivatives too).
 pub fn athar_verify(env: &Env, c: &Collection, vault: &Path, tag: &str) -> Result<Measured> {
     let (m, out) = run_child(
-        env.athar().arg("verify").arg(vault).arg("--json"),
+        env.athar_cmd().arg("verify").arg(vault).arg("--json"),
         &env.logs,
         &format!("athar-verify-{tag}"),
     )?;
@@ -241,7 +241,7 @@ pub fn athar_verify(env: &Env, c: &Collection, vault: &Path, tag: &str) -> Resul
 /// in every athar command: `athar log VAULT --limit 1`.
 pub fn athar_open(env: &Env, vault: &Path, tag: &str) -> Result<Measured> {
     let (m, _) = run_child(
-        env.athar().arg("log").arg(vault).args(["--limit", "1"]),
+        env.athar_cmd().arg("log").arg(vault).args(["--limit", "1"]),
         &env.logs,
         &format!("athar-open-{tag}"),
     )?;
@@ -333,7 +333,7 @@ pub fn version(program: &Path, args: &[&str]) -> String {
 pub fn athar_analyze(env: &Env, c: &Collection, vault: &Path, tag: &str) -> Result<Measured> {
     settle();
     let (m, out) = run_child(
-        env.athar().arg("analyze").arg(vault).arg("--json"),
+        env.athar_cmd().arg("analyze").arg(vault).arg("--json"),
         &env.logs,
         &format!("athar-analyze-{tag}"),
     )?;

@@ -9,6 +9,7 @@ mod collection;
 mod contenders;
 mod measure;
 mod report;
+mod scale;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,8 @@ enum Cmd {
     Analyze(AnalyzeArgs),
     /// `athar authenticity --all`: time, and accuracy against the ground truth.
     Authenticity(authenticity::AuthenticityArgs),
+    /// `athar ingest` to S3 (SeaweedFS) and PostgreSQL against the embedded default.
+    Scale(scale::ScaleArgs),
     /// Run a command and write its wait status, peak RSS, CPU and wall time to REPORT
     /// (used by the benchmark itself; see `measure::run_child`).
     #[command(hide = true)]
@@ -97,6 +100,7 @@ fn main() -> Result<()> {
         Cmd::Ingest(args) => ingest(args),
         Cmd::Analyze(args) => analyze(args),
         Cmd::Authenticity(args) => authenticity::run(args),
+        Cmd::Scale(args) => scale::run(args),
         Cmd::Launch { report, command } => measure::launch(&report, &command),
     }
 }

@@ -24,7 +24,7 @@ use athar_vault::envelope::SealError;
 use athar_vault::source::{io_reason, SourceFile};
 use athar_vault::{kind, Access, EventDraft, Objects, VaultError};
 
-use crate::session::{catalog_path, Session};
+use crate::session::{open_catalog, Session};
 use crate::{output, PassArgs};
 
 pub const BATCH_FILES: usize = 512;
@@ -123,10 +123,7 @@ pub fn ingest(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
     let objects = session.vault.objects();
-    let checker = SqlCatalog::open_sqlite(
-        &catalog_path(session.vault.root()),
-        &session.vault.catalog_key(),
-    )?;
+    let checker = open_catalog(session.vault.root(), &session.vault)?;
     let stop = AtomicBool::new(false);
     let bar = crate::output::byte_bar(show_progress, "ingesting");
     let custodian = session.vault.config().custodian.clone();

@@ -63,6 +63,18 @@ enum Command {
         /// scrypt work factor for the passphrase (log2 N). Lower only for tests.
         #[arg(long, default_value_t = athar_vault::keys::DEFAULT_SCRYPT_LOG_N, hide = true)]
         scrypt_log_n: u8,
+        /// Keep the objects and the custody log in an S3-compatible bucket
+        /// (`s3://BUCKET/PREFIX`) instead of the vault directory, which then holds only the
+        /// configuration and keys. Credentials come from AWS_ACCESS_KEY_ID and
+        /// AWS_SECRET_ACCESS_KEY (or AWS_SHARED_CREDENTIALS_FILE / ~/.aws/credentials), the
+        /// server from AWS_ENDPOINT_URL, never from the command line.
+        #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+        objects: Option<String>,
+        /// Keep the catalogue in PostgreSQL (`postgres://USER@HOST:PORT/DATABASE`) instead of
+        /// the vault directory; several machines and `athar serve` processes can then share
+        /// it. The password comes from PGPASSWORD or ~/.pgpass, never from the command line.
+        #[arg(long, value_name = "postgres://USER@HOST/DB")]
+        catalog: Option<String>,
         #[command(flatten)]
         pass: PassArgs,
     },
@@ -390,8 +402,20 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             name,
             origin,
             scrypt_log_n,
+            objects,
+            catalog,
             pass,
-        } => session::init(&vault, name, origin, scrypt_log_n, &pass),
+        } => session::init(
+            &vault,
+            session::InitArgs {
+                name,
+                origin,
+                scrypt_log_n,
+                objects,
+                catalog,
+            },
+            &pass,
+        ),
         Command::Ingest {
             vault,
             paths,

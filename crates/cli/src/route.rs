@@ -522,10 +522,7 @@ pub fn import_into(
         ));
         // A second connection answers "did the vault hold this object already?" while the
         // import borrows the vault.
-        let checker = athar_catalog::SqlCatalog::open_sqlite(
-            &crate::session::catalog_path(session.vault.root()),
-            &session.vault.catalog_key(),
-        )?;
+        let checker = crate::session::open_catalog(session.vault.root(), &session.vault)?;
         let held = |sha: &str| checker.object(sha).ok().flatten().is_some();
         let opts = ImportOptions {
             threads,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use athar_catalog::{catch_up, SqlCatalog};
+use athar_catalog::{catch_up, Catalog, Location, SqlCatalog};
 use athar_vault::{Access, InitOptions, Vault};
 
 use crate::{passphrase, PassArgs};
@@ -20,6 +20,24 @@ pub fn catalog_path(vault: &Path) -> PathBuf {
     vault.join(CATALOG_FILE)
 }
 
+/// Where a vault's catalogue lives: the PostgreSQL database its configuration names, or
+/// `catalog.db` in its directory.
+pub fn catalog_location(root: &Path, vault: &Vault) -> Location {
+    match &vault.config().catalog {
+        Some(url) => Location::postgres(url),
+        None => Location::Sqlite(catalog_path(root)),
+    }
+}
+
+/// Open (creating if needed) a vault's catalogue, without catching it up.
+pub fn open_catalog(root: &Path, vault: &Vault) -> Result<SqlCatalog> {
+    let location = catalog_location(root, vault);
+    SqlCatalog::open(&location, &vault.catalog_key()).with_context(|| match &location {
+        Location::Sqlite(p) => format!("opening the catalogue {}", p.display()),
+        Location::Postgres { url, .. } => format!("opening the catalogue in PostgreSQL at {url}"),
+    })
+}
+
 impl Session {
     pub fn open(root: &Path, pass: &PassArgs, access: Access) -> Result<Session> {
         let passphrase = passphrase::get(pass)?;
@@ -33,33 +51,56 @@ impl Session {
     ) -> Result<Session> {
         let vault = Vault::open(root, passphrase, access)
             .with_context(|| format!("opening the vault {}", root.display()))?;
-        let mut catalog = SqlCatalog::open_sqlite(&catalog_path(root), &vault.catalog_key())?;
+        let mut catalog = open_catalog(root, &vault)?;
         catch_up(&mut catalog, &vault)?;
         Ok(Session { vault, catalog })
     }
 }
 
-pub fn init(
-    root: &Path,
-    name: String,
-    origin: Option<String>,
-    scrypt_log_n: u8,
-    pass: &PassArgs,
-) -> Result<ExitCode> {
+/// What `athar init` was asked for.
+pub struct InitArgs {
+    pub name: String,
+    pub origin: Option<String>,
+    pub scrypt_log_n: u8,
+    pub objects: Option<String>,
+    pub catalog: Option<String>,
+}
+
+pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
+    if let Some(url) = &args.catalog {
+        check_catalog_url(url)?;
+        // Before anything is created: an unreachable or already used database stops here.
+        let existing = SqlCatalog::connect_postgres(url)
+            .with_context(|| format!("connecting to PostgreSQL at {url}"))?;
+        if existing.last_seq()? > 0 {
+            anyhow::bail!(
+                "the PostgreSQL database at {url} already holds a vault's catalogue; \
+                 give each vault a database of its own (createdb NAME)"
+            );
+        }
+    }
     let passphrase = passphrase::new(pass)?;
     let opts = InitOptions {
-        custodian: name,
-        origin,
-        scrypt_log_n,
+        custodian: args.name,
+        origin: args.origin,
+        scrypt_log_n: args.scrypt_log_n,
+        objects: args.objects,
+        catalog: args.catalog,
     };
     let vault = Vault::init(root, &passphrase, &opts)?;
-    SqlCatalog::open_sqlite(&catalog_path(root), &vault.catalog_key())?;
+    open_catalog(root, &vault)?;
     let c = vault.config();
     println!("created vault {}", root.display());
     println!("  custodian   {}", c.custodian);
     println!("  origin      {}", c.origin);
     println!("  recipient   {}", c.recipient);
     println!("  signing key {}", c.verifier_key);
+    if let Some(objects) = &c.objects {
+        println!("  objects     {objects}");
+    }
+    if let Some(catalog) = &c.catalog {
+        println!("  catalogue   {catalog}");
+    }
     println!("Keep the passphrase safe: without it nothing in the vault can be read.");
     Ok(ExitCode::SUCCESS)
 }
@@ -93,4 +134,29 @@ pub fn dump(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let session = Session::open(root, pass, Access::Read)?;
     print!("{}", athar_catalog::Catalog::dump(&session.catalog)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A catalogue URL must not carry a password: it would be stored in vault.json and shown
+/// by `ps`. PostgreSQL's own PGPASSWORD and ~/.pgpass exist for that.
+fn check_catalog_url(url: &str) -> Result<()> {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        anyhow::bail!(
+            "--catalog takes a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE (got {url})"
+        );
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let has_password = authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+        || url.contains("password=");
+    if has_password {
+        anyhow::bail!(
+            "--catalog must not contain a password; put it in PGPASSWORD or ~/.pgpass and \
+             give postgres://USER@HOST:PORT/DATABASE"
+        );
+    }
+    Ok(())
 }

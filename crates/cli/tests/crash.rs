@@ -66,6 +66,9 @@ impl Rng {
 
 #[test]
 fn sigkill_at_many_points_loses_nothing_and_a_rerun_finishes() {
+    if !embedded_only("sigkill_at_many_points_loses_nothing_and_a_rerun_finishes") {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("drive");
     let files = make_drive(&src);

@@ -26,6 +26,9 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn nothing_readable_in_the_vault() {
+    if !embedded_only("nothing_readable_in_the_vault") {
+        return;
+    }
     let tv = TestVault::new();
     let collection = tv.dir.path().join("collection");
     let opts = athar_corpus::CorpusOptions {

@@ -119,6 +119,9 @@ fn an_untouched_vault_verifies() {
 
 #[test]
 fn flipped_byte_in_an_object() {
+    if !embedded_only("flipped_byte_in_an_object") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     let objects = files_under(&tv.vault.join("objects"));
     flip_byte(&objects[5], 100);
@@ -129,6 +132,9 @@ fn flipped_byte_in_an_object() {
 
 #[test]
 fn deleted_and_swapped_objects() {
+    if !embedded_only("deleted_and_swapped_objects") {
+        return;
+    }
     let (tv, contents) = vault_with_history();
     let objects = files_under(&tv.vault.join("objects"));
     std::fs::remove_file(&objects[0]).unwrap();
@@ -142,6 +148,9 @@ fn deleted_and_swapped_objects() {
 
 #[test]
 fn flipped_byte_in_a_log_segment() {
+    if !embedded_only("flipped_byte_in_a_log_segment") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     let segs = files_under(&tv.vault.join("log"));
     flip_byte(&segs[1], 20);
@@ -151,6 +160,9 @@ fn flipped_byte_in_a_log_segment() {
 
 #[test]
 fn altered_event_content() {
+    if !embedded_only("altered_event_content") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     edit_segment(&tv, 1, |lines| {
         lines[2] = lines[2].replacen("\"size\":", "\"size\":1", 1);
@@ -162,6 +174,9 @@ fn altered_event_content() {
 
 #[test]
 fn deleted_event() {
+    if !embedded_only("deleted_event") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     edit_segment(&tv, 1, |lines| {
         lines.remove(1);
@@ -174,6 +189,9 @@ fn deleted_event() {
 
 #[test]
 fn duplicated_event() {
+    if !embedded_only("duplicated_event") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     edit_segment(&tv, 0, |lines| {
         let dup = lines[2].clone();
@@ -185,6 +203,9 @@ fn duplicated_event() {
 
 #[test]
 fn reordered_events() {
+    if !embedded_only("reordered_events") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     edit_segment(&tv, 2, |lines| lines.swap(0, 1));
     let p = problems(&tv);
@@ -195,6 +216,9 @@ fn reordered_events() {
 
 #[test]
 fn deleted_segment() {
+    if !embedded_only("deleted_segment") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     let segs = files_under(&tv.vault.join("log"));
     std::fs::remove_file(&segs[1]).unwrap();
@@ -204,6 +228,9 @@ fn deleted_segment() {
 
 #[test]
 fn event_forged_with_another_key() {
+    if !embedded_only("event_forged_with_another_key") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     edit_segment(&tv, 2, |lines| {
         use ed25519_dalek::Signer;
@@ -218,6 +245,9 @@ fn event_forged_with_another_key() {
 
 #[test]
 fn flipped_byte_in_a_checkpoint() {
+    if !embedded_only("flipped_byte_in_a_checkpoint") {
+        return;
+    }
     let (tv, _) = vault_with_history();
     let cp = files_under(&tv.vault.join("checkpoints"))[0].clone();
     let note = std::fs::read_to_string(&cp).unwrap();

@@ -1,6 +1,6 @@
 //! Load benchmark: the portal's search and candidate pages on a catalogue of synthetic cases.
 //!
-//!     cargo run --release -p athar-portal --example load -- [CASES] [SECONDS]
+//!     cargo run --release -p athar-portal --example load -- [CASES] [SECONDS] [--pg]
 //!
 //! Builds a vault with CASES cases (default 50,000: `matching::eval::synthetic`), signs a
 //! family in with records of its own, serves on 127.0.0.1 with two worker threads, then
@@ -9,6 +9,17 @@
 //! 2. a fixed rate of 200 requests/s (open loop, half search, half candidates) from our own
 //!    client, latency measured from each request's scheduled time so that a stall is not
 //!    hidden by waiting for it (no coordinated omission): p50, p99, max.
+//!
+//! Beyond 50,000 cases (say 1,000,000) the first 50,000 come from signed events as above and
+//! the rest are copies of their rows written straight into the catalogue's `cases` and
+//! `case_observations` tables (ids suffixed, numbers prefixed with the copy's number), in the
+//! database itself (`INSERT … SELECT`), so a million-case catalogue takes a minute, not hours.
+//!
+//! With `--pg` (PostgreSQL at `ATHAR_TEST_PG`, as `source target/services/env` sets it) the
+//! portal's own tables (sessions, audit …, read on every request) live in PostgreSQL, and the
+//! same catalogue is also built in PostgreSQL (the catalogue's own DDL, translated) and timed:
+//! seeding, and reading every case as the portal's search index and the matcher load them.
+//! The process's resident memory is printed after each in-memory index is built.
 //!
 //! Everything runs on this machine, against loopback only, for a bounded time.
 
@@ -21,18 +32,55 @@ use athar_catalog::matching::eval;
 use athar_catalog::{Photos, Records};
 use athar_portal::store::{self, Role};
 use athar_portal::{auth, App, Options};
+use athar_sql::{Db, Value};
 use athar_vault::{InitOptions, SecretString, Vault};
 
+/// Counts live heap bytes, to measure what the in-memory indexes hold.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { std::alloc::System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live_mib() -> f64 {
+    LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+}
+
+/// Cases projected from real signed events; beyond this many, rows are copied.
+const FROM_EVENTS: usize = 50_000;
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let pg = std::env::args().any(|a| a == "--pg");
+    let mut args = std::env::args().skip(1).filter(|a| a != "--pg");
     let cases: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50_000);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
+    let pg_url = pg.then(|| {
+        std::env::var("ATHAR_TEST_PG").expect(
+            "--pg needs ATHAR_TEST_PG (and PGPASSWORD): source target/services/env after scripts/services",
+        )
+    });
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("vault");
     let pass = SecretString::from("load benchmark".to_string());
 
     let t = Instant::now();
-    let synthetic = eval::synthetic(cases, 11);
+    let synthetic = eval::synthetic(cases.min(FROM_EVENTS), 11);
     let mut vault = Vault::init(
         &root,
         &pass,
@@ -45,21 +93,52 @@ fn main() {
     for chunk in synthetic.drafts.chunks(20_000) {
         vault.append(chunk.to_vec()).unwrap();
     }
+    let cat_key = vault.catalog_key();
     drop(vault);
     println!(
         "vault: {} events for {} cases in {:.1} s",
         synthetic.drafts.len(),
-        cases,
+        cases.min(FROM_EVENTS),
         t.elapsed().as_secs_f64()
     );
+    let mut options = Options::default();
+    if let Some(url) = &pg_url {
+        options.database = Some(url.clone());
+        options.database_schema = format!("bench_portal_{}", std::process::id());
+    }
     let t = Instant::now();
-    let app = Arc::new(App::open(&root, &pass, Options::default()).unwrap());
+    let app = Arc::new(App::open(&root, &pass, options.clone()).unwrap());
     let n_cases = app.catalogs.get().stats().unwrap();
     println!(
         "catalogue: {} numbered cases, projected in {:.1} s",
         n_cases.cases,
         t.elapsed().as_secs_f64()
     );
+    if cases > FROM_EVENTS {
+        let t = Instant::now();
+        let cat = Db::open_sqlite(&root.join(athar_portal::app::CATALOG_FILE), &cat_key).unwrap();
+        let n = replicate(&cat, cases).unwrap();
+        println!(
+            "catalogue (SQLite): grown to {n} cases by copying rows in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        if let Some(url) = &pg_url {
+            let schema = format!("bench_catalog_{}", std::process::id());
+            let t = Instant::now();
+            let pgdb = Db::connect_postgres(url, &schema).unwrap();
+            copy_to_postgres(&cat, &pgdb).unwrap();
+            let n = replicate(&pgdb, cases).unwrap();
+            println!(
+                "catalogue (PostgreSQL, schema {schema}): {n} cases seeded in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            time_index_reads("PostgreSQL", &pgdb);
+            pgdb.batch(&format!("DROP SCHEMA {schema} CASCADE"))
+                .unwrap();
+        }
+        time_index_reads("SQLite", &cat);
+    }
+    println!("resident memory after opening: {} MiB", rss_mib());
 
     // A family with 20 records (facts as families give them, some wrong or missing).
     let family = store::add_user(
@@ -87,6 +166,28 @@ fn main() {
     .unwrap();
     let cookie = format!("{}={cookie_id}", auth::SESSION_COOKIE);
 
+    // The two in-memory indexes, built here so their heap can be measured.
+    let before = live_mib();
+    let t = Instant::now();
+    athar_catalog::matching::cached_table(&app.catalogs.get()).unwrap();
+    println!(
+        "matcher's case table: {:.0} MiB of heap, built in {:.1} s",
+        live_mib() - before,
+        t.elapsed().as_secs_f64()
+    );
+    let before = live_mib();
+    let t = Instant::now();
+    app.search_cases(&athar_catalog::CaseFilter {
+        limit: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
+    println!(
+        "search index: {:.0} MiB of heap, built in {:.1} s",
+        live_mib() - before,
+        t.elapsed().as_secs_f64()
+    );
+
     // Ranking cost without the page cache: each record once.
     let mut rank_ms = Vec::new();
     for id in &record_ids {
@@ -97,6 +198,7 @@ fn main() {
         assert!(c.len() <= 10);
     }
     rank_ms.sort_by(f64::total_cmp);
+
     println!(
         "ranking one record against {cases} cases (uncached): median {:.1} ms, max {:.1} ms",
         rank_ms[rank_ms.len() / 2],
@@ -160,6 +262,8 @@ fn main() {
         assert_eq!(r.status().as_u16(), 200, "{p}");
     }
 
+    println!("resident memory with both indexes built: {} MiB", rss_mib());
+
     println!();
     println!("wrk, 2 threads, 16 connections, {seconds} s each (wrk shares the 2 cores with the server):");
     for (name, paths) in [("search", &search), ("candidates", &candidates)] {
@@ -209,6 +313,130 @@ fn main() {
         Duration::from_secs(seconds),
     );
     println!("  {n} requests, {errors} errors: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+    if let Some(url) = &pg_url {
+        let db = Db::connect_postgres(url, &options.database_schema).unwrap();
+        db.batch(&format!("DROP SCHEMA {} CASCADE", options.database_schema))
+            .unwrap();
+    }
+}
+
+const CASE_COLS: &str =
+    "id, basis, status, detainee, branch, report, hospital, first_taken, last_taken, camera, seq";
+const OBS_COLS: &str = "case_id, sex, age_min, age_max, body, seq";
+
+/// Grow `cases` (and their observations) to `target` rows by copying the rows already there:
+/// copy k gets ids suffixed `x{k}` and numbers prefixed with k, so ids stay unique and a
+/// number search still finds one case or a few. Returns the number of cases.
+fn replicate(db: &Db, target: usize) -> athar_sql::Result<usize> {
+    db.batch(&format!(
+        "CREATE TEMP TABLE base_cases AS SELECT {CASE_COLS} FROM cases;
+         CREATE TEMP TABLE base_obs AS SELECT {OBS_COLS} FROM case_observations"
+    ))?;
+    let base = db
+        .query_row("SELECT count(*) FROM base_cases", &[], |r| r.get::<i64>(0))?
+        .unwrap_or(0) as usize;
+    let mut have = base;
+    let mut k = 1;
+    while have < target && base > 0 {
+        let take = (target - have).min(base) as i64;
+        let (suffix, prefix) = (format!("x{k}"), k.to_string());
+        db.transaction(|tx| {
+            tx.execute(
+                "INSERT INTO cases (id, basis, status, detainee, branch, report, hospital,
+                                    first_taken, last_taken, camera, seq)
+                 SELECT id || CAST(?1 AS TEXT), basis, status, CAST(?2 AS TEXT) || detainee, branch,
+                        CAST(?2 AS TEXT) || report, hospital, first_taken, last_taken, camera, seq
+                 FROM base_cases ORDER BY id LIMIT ?3",
+                &[&suffix, &prefix, &take],
+            )?;
+            tx.execute(
+                "INSERT INTO case_observations (case_id, sex, age_min, age_max, body, seq)
+                 SELECT case_id || CAST(?1 AS TEXT), sex, age_min, age_max, body, seq FROM base_obs
+                 WHERE case_id IN (SELECT id FROM base_cases ORDER BY id LIMIT ?2)",
+                &[&suffix, &take],
+            )
+        })?;
+        have += take as usize;
+        k += 1;
+    }
+    db.batch("DROP TABLE base_cases; DROP TABLE base_obs")?;
+    Ok(have)
+}
+
+/// Create the catalogue's case tables in PostgreSQL from the catalogue's own DDL (as SQLite
+/// stored it) and copy their rows, 500 to a statement.
+fn copy_to_postgres(sqlite: &Db, pg: &Db) -> athar_sql::Result<()> {
+    let ddl: Vec<String> = sqlite.query(
+        "SELECT sql FROM sqlite_master WHERE tbl_name IN ('cases', 'case_observations', 'case_photos')
+         AND sql IS NOT NULL ORDER BY type DESC",
+        &[],
+        |r| r.get(0),
+    )?;
+    pg.batch(&ddl.join(";\n"))?;
+    for (table, cols) in [("cases", CASE_COLS), ("case_observations", OBS_COLS)] {
+        let rows = sqlite.rows(&format!("SELECT {cols} FROM {table}"), &[])?;
+        let width = cols.split(',').count();
+        for chunk in rows.chunks(500) {
+            let one = format!("({})", vec!["?"; width].join(","));
+            let sql = format!(
+                "INSERT INTO {table} ({cols}) VALUES {}",
+                vec![one; chunk.len()].join(",")
+            );
+            let values: Vec<&Value> = chunk.iter().flat_map(|r| r.values()).collect();
+            let params: Vec<&dyn athar_sql::ToValue> = values
+                .iter()
+                .map(|v| v as &dyn athar_sql::ToValue)
+                .collect();
+            pg.execute(&sql, &params)?;
+        }
+    }
+    Ok(())
+}
+
+/// Time the two full reads the portal makes when its in-memory indexes are (re)built: every
+/// case for search (the catalogue's `cases` query) and every case with observations for
+/// matching (`match_rows`). Same SQL as the catalogue's, run on `db`.
+fn time_index_reads(engine: &str, db: &Db) {
+    let t = Instant::now();
+    let n = db
+        .rows(
+            "SELECT c.id, c.basis, c.status, c.detainee, c.branch, c.report, c.hospital,
+                    c.first_taken, c.last_taken, c.camera,
+                    (SELECT count(*) FROM case_photos x WHERE x.case_id = c.id),
+                    (SELECT o.body FROM case_observations o WHERE o.case_id = c.id)
+             FROM cases c ORDER BY c.first_taken, c.id",
+            &[],
+        )
+        .unwrap()
+        .len();
+    let search = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let m = db
+        .rows(
+            "SELECT c.id, c.basis, c.status, c.detainee, c.branch, c.report, c.hospital,
+                    c.first_taken, o.body
+             FROM cases c LEFT JOIN case_observations o ON o.case_id = c.id ORDER BY c.id",
+            &[],
+        )
+        .unwrap()
+        .len();
+    println!(
+        "  {engine}: reading {n} cases for the search index {search:.1} s, {m} for matching {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// This process's resident set size (Linux), in MiB.
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
 }
 
 /// Arabic-Indic digits, percent-encoded as a browser sends them.

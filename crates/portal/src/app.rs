@@ -1,20 +1,27 @@
 //! The shared state of a running portal: the vault (opened for reading; see
-//! [`App::append`] for writing), pools of catalogue and portal-database connections, the
-//! translations and the sign-in limiter.
+//! [`App::append`] for writing), pools of catalogue and portal-database connections and the
+//! translations.
+//!
+//! Several `athar serve` processes may share one PostgreSQL behind a load balancer. All
+//! state a user's requests depend on (sessions and CSRF tokens, claims, viewing grades, the
+//! audit trail with the daily unblurred cap, settings and the sign-in failure counts) is in
+//! the database. What stays in a process is a cache that cannot go stale unnoticed: the
+//! candidates are keyed by the record's `updated` time and the catalogue's log position, the
+//! case index by the log position, and label crops by the photo's SHA-256 (content never
+//! changes under a digest).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use athar_sql::Db;
 use zeroize::Zeroizing;
 
 use athar_catalog::matching::Candidate;
-use athar_catalog::{catch_up, CaseFilter, CaseRow, MissingPerson, Photos, SqlCatalog};
+use athar_catalog::{catch_up, CaseFilter, CaseRow, Location, MissingPerson, Photos, SqlCatalog};
 use athar_vault::{Access, EventDraft, SecretString, SignedEvent, Vault, VaultError};
 
-use crate::auth::Limiter;
 use crate::i18n::I18n;
 use crate::{store, PortalError, Result};
 
@@ -28,6 +35,11 @@ pub struct Options {
     pub lock_wait: Duration,
     /// How many candidates a record page lists.
     pub candidates: usize,
+    /// PostgreSQL address (`postgres://user@host:port/db`) of the portal's tables; without
+    /// one they live in `VAULT/portal.db`. Passwords come from `PGPASSWORD` or `~/.pgpass`.
+    pub database: Option<String>,
+    /// The PostgreSQL schema of the portal's tables (tests use one each).
+    pub database_schema: String,
 }
 
 impl Default for Options {
@@ -36,6 +48,8 @@ impl Default for Options {
             connections: 4,
             lock_wait: Duration::from_secs(10),
             candidates: 10,
+            database: None,
+            database_schema: store::PG_SCHEMA.to_string(),
         }
     }
 }
@@ -174,9 +188,8 @@ pub struct App {
     pub options: Options,
     vault: Mutex<Vault>,
     pub catalogs: Pool<SqlCatalog>,
-    pub db: Pool<Connection>,
+    pub db: Pool<Db>,
     pub i18n: I18n,
-    pub limiter: Limiter,
     pub record_key: Zeroizing<[u8; 32]>,
     pub recipient: age::x25519::Recipient,
     identity: age::x25519::Identity,
@@ -191,16 +204,30 @@ impl App {
     pub fn open(root: &Path, passphrase: &SecretString, options: Options) -> Result<App> {
         let vault = Vault::open(root, passphrase, Access::Read)?;
         let cat_key = vault.catalog_key();
-        let cat_path = root.join(CATALOG_FILE);
+        // A vault whose catalogue is in PostgreSQL keeps the portal's tables there too, so
+        // that several `athar serve` processes share accounts, sessions and the audit trail.
+        let location = match &vault.config().catalog {
+            Some(url) => Location::postgres(url),
+            None => Location::Sqlite(root.join(CATALOG_FILE)),
+        };
+        let database = options
+            .database
+            .clone()
+            .or_else(|| vault.config().catalog.clone());
         let mut catalogs = Vec::new();
         for _ in 0..options.connections.max(1) {
-            catalogs.push(SqlCatalog::open_sqlite(&cat_path, &cat_key)?);
+            catalogs.push(SqlCatalog::open(&location, &cat_key)?);
         }
         catch_up(&mut catalogs[0], &vault)?;
-        let db_key = vault.secrets().subkey(store::KEY_PURPOSE);
         let mut dbs = Vec::new();
         for _ in 0..options.connections.max(1) {
-            dbs.push(store::open(&root.join(store::FILE), &db_key)?);
+            dbs.push(match &database {
+                Some(url) => store::connect(url, &options.database_schema)?,
+                None => store::open(
+                    &root.join(store::FILE),
+                    &vault.secrets().subkey(store::KEY_PURPOSE),
+                )?,
+            });
         }
         Ok(App {
             root: root.to_path_buf(),
@@ -213,7 +240,6 @@ impl App {
             catalogs: Pool::new(catalogs),
             db: Pool::new(dbs),
             i18n: I18n::new(),
-            limiter: Limiter::default(),
             options,
             candidates: Mutex::new(HashMap::new()),
             label_crops: Mutex::new(HashMap::new()),

@@ -1,14 +1,16 @@
 //! Passwords, session ids, CSRF tokens and the sign-in rate limit.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use athar_sql::Db;
+
+use crate::store;
 
 pub const SESSION_COOKIE: &str = "athar_session";
 pub const LANG_COOKIE: &str = "athar_lang";
@@ -84,40 +86,27 @@ pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
 pub const MAX_FAILURES_PER_CLIENT: u32 = 20;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Counts failed sign-ins in a fixed window; a success does not reset the client count, so a
-/// guesser with one real account gains nothing.
-#[derive(Default)]
-pub struct Limiter {
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+/// Count a sign-in attempt for this address from this client; false when either has used up
+/// its attempts for the window (the password must then not be checked). The counts live in
+/// the portal's database, shared by every `athar serve` process.
+pub fn signin_attempt(db: &Db, email: &str, ip: IpAddr) -> crate::Result<bool> {
+    let window = WINDOW.as_secs() as i64;
+    let account = store::signin_attempt(db, &limit_key("e", email), window)?;
+    let client = store::signin_attempt(db, &limit_key("i", &ip.to_string()), window)?;
+    Ok(account <= MAX_FAILURES_PER_ACCOUNT && client <= MAX_FAILURES_PER_CLIENT)
 }
 
-impl Limiter {
-    fn count(&self, key: &str) -> u32 {
-        let map = self.failures.lock().expect("limiter lock");
-        match map.get(key) {
-            Some((since, n)) if since.elapsed() < WINDOW => *n,
-            _ => 0,
-        }
-    }
+/// A successful sign-in does not count as a failure. (It does not reset the counts either,
+/// so a guesser with one real account gains nothing.)
+pub fn signin_succeeded(db: &Db, email: &str, ip: IpAddr) -> crate::Result<()> {
+    store::signin_attempt_succeeded(db, &limit_key("e", email))?;
+    store::signin_attempt_succeeded(db, &limit_key("i", &ip.to_string()))?;
+    Ok(())
+}
 
-    pub fn blocked(&self, email: &str, ip: IpAddr) -> bool {
-        self.count(&format!("e:{email}")) >= MAX_FAILURES_PER_ACCOUNT
-            || self.count(&format!("i:{ip}")) >= MAX_FAILURES_PER_CLIENT
-    }
-
-    pub fn failed(&self, email: &str, ip: IpAddr) {
-        let mut map = self.failures.lock().expect("limiter lock");
-        if map.len() > 100_000 {
-            map.retain(|_, (since, _)| since.elapsed() < WINDOW);
-        }
-        for key in [format!("e:{email}"), format!("i:{ip}")] {
-            let e = map.entry(key).or_insert((Instant::now(), 0));
-            if e.0.elapsed() >= WINDOW {
-                *e = (Instant::now(), 0);
-            }
-            e.1 += 1;
-        }
-    }
+/// The stored form of a counter's subject: a digest, so the table lists no addresses.
+fn limit_key(kind: &str, subject: &str) -> String {
+    sha256_hex(&format!("{kind}:{subject}"))
 }
 
 #[cfg(test)]
@@ -135,14 +124,37 @@ mod tests {
 
     #[test]
     fn the_limiter_blocks_after_five_failures_for_one_account() {
-        let l = Limiter::default();
+        let dir = tempfile::tempdir().unwrap();
+        let db = store::open(&dir.path().join("portal.db"), &[7; 32]).unwrap();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            assert!(!l.blocked("a@x", ip));
-            l.failed("a@x", ip);
+            assert!(signin_attempt(&db, "a@x", ip).unwrap());
         }
-        assert!(l.blocked("a@x", ip));
-        assert!(!l.blocked("b@x", "127.0.0.2".parse().unwrap()));
+        assert!(!signin_attempt(&db, "a@x", ip).unwrap());
+        assert!(signin_attempt(&db, "b@x", "127.0.0.2".parse().unwrap()).unwrap());
+    }
+
+    #[test]
+    fn successes_do_not_count_as_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store::open(&dir.path().join("portal.db"), &[7; 32]).unwrap();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..3 * MAX_FAILURES_PER_ACCOUNT {
+            assert!(signin_attempt(&db, "a@x", ip).unwrap());
+            signin_succeeded(&db, "a@x", ip).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_client_limit_counts_every_address_tried() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store::open(&dir.path().join("portal.db"), &[7; 32]).unwrap();
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        for i in 0..MAX_FAILURES_PER_CLIENT {
+            assert!(signin_attempt(&db, &format!("u{i}@x"), ip).unwrap());
+        }
+        assert!(!signin_attempt(&db, "someone-new@x", ip).unwrap());
+        assert!(signin_attempt(&db, "someone-new@x", "10.0.0.10".parse().unwrap()).unwrap());
     }
 
     #[test]

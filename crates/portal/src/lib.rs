@@ -30,7 +30,7 @@ pub use store::Role;
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
     #[error("portal database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] athar_sql::SqlError),
     #[error(transparent)]
     Catalog(#[from] athar_catalog::CatalogError),
     #[error(transparent)]

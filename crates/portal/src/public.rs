@@ -123,7 +123,8 @@ fn landing(role: Role) -> &'static str {
 pub fn signin(app: &App, req: &mut Req<'_>) -> Result<Resp> {
     let email = req.field("email").trim().to_lowercase();
     let password = req.field("password").to_string();
-    if app.limiter.blocked(&email, req.ip) {
+    // Counted before the password is checked, so parallel guesses cannot outrun the limit.
+    if !auth::signin_attempt(&app.db.get(), &email, req.ip)? {
         return Ok(page::error(req, 429));
     }
     let found = store::user_by_email(&app.db.get(), &email)?;
@@ -135,7 +136,6 @@ pub fn signin(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         }
     };
     if !ok {
-        app.limiter.failed(&email, req.ip);
         let l = req.lang;
         let csrf = req.csrf(app)?;
         let body = html! {
@@ -156,6 +156,7 @@ pub fn signin(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         ));
     }
     let (user, _) = found.expect("checked above");
+    auth::signin_succeeded(&app.db.get(), &email, req.ip)?;
     start_session(app, req, &user)?;
     let next = match req.field("next") {
         "" | "/" => landing(user.role).to_string(),

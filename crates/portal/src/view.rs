@@ -195,10 +195,13 @@ pub fn image(app: &App, req: &mut Req<'_>) -> Result<Resp> {
         .filter(|_| n < MAX_PHOTOS)
         .ok_or(PortalError::NotFound)?;
     if need == 4 {
-        if over_cap(app, req)? {
-            return Ok(page::error(req, 429));
-        }
-        store::audit(
+        // Only investigators have a cap; check and log in one step (see audit_unblurred).
+        let cap = if me.role == Role::Investigator {
+            cap(app)?
+        } else {
+            None
+        };
+        let logged = store::audit_unblurred(
             &app.db.get(),
             Audit {
                 user: Some(&me),
@@ -207,7 +210,11 @@ pub fn image(app: &App, req: &mut Req<'_>) -> Result<Resp> {
                 record_id: None,
                 detail: photo.sha256.clone(),
             },
+            cap,
         )?;
+        if !logged {
+            return Ok(page::error(req, 429));
+        }
     }
     let bytes = match kind.as_str() {
         "label" => images::label_crop(app, &photo.sha256)?,

@@ -49,9 +49,10 @@ fn session_cookies_are_strict_and_the_id_changes_at_sign_in() {
         .get()
         .query_row(
             "SELECT count(*) FROM sessions WHERE id_hash = ?1",
-            [&after],
+            &[&after],
             |r| r.get(0),
         )
+        .unwrap()
         .unwrap();
     assert_eq!(stored, 0, "the raw session id is in the database");
 }

@@ -27,7 +27,11 @@ pub fn schema(sql: &str) -> String {
             continue;
         }
         let mut s = replace_word(trimmed, "WITHOUT ROWID", "");
-        s = replace_word(&s, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY");
+        s = replace_word(
+            &s,
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+            "BIGSERIAL PRIMARY KEY",
+        );
         // A rowid alias numbers itself in SQLite; a serial does so in PostgreSQL.
         s = replace_word(&s, "INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY");
         s = replace_word(&s, "INTEGER", "BIGINT");
@@ -95,9 +99,7 @@ fn replace_word(s: &str, word: &str, with: &str) -> String {
         if !in_string
             && upper[i..].starts_with(&target)
             && (i == 0 || !is_word(bytes[i - 1]))
-            && bytes
-                .get(i + target.len())
-                .is_none_or(|b| !is_word(*b))
+            && bytes.get(i + target.len()).is_none_or(|b| !is_word(*b))
         {
             out.push_str(with);
             i += target.len();
@@ -120,8 +122,14 @@ mod tests {
             statement("SELECT a FROM t WHERE b = ?1 AND c = ?2 OR d = ?1"),
             "SELECT a FROM t WHERE b = $1 AND c = $2 OR d = $1"
         );
-        assert_eq!(statement("UPDATE t SET a = ?, b = ?"), "UPDATE t SET a = $1, b = $2");
-        assert_eq!(statement("SELECT '?' FROM t WHERE a = ?"), "SELECT '?' FROM t WHERE a = $1");
+        assert_eq!(
+            statement("UPDATE t SET a = ?, b = ?"),
+            "UPDATE t SET a = $1, b = $2"
+        );
+        assert_eq!(
+            statement("SELECT '?' FROM t WHERE a = ?"),
+            "SELECT '?' FROM t WHERE a = $1"
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub enum SqlError {
     Postgres(#[from] postgres::Error),
     #[error("the disk is full")]
     DiskFull,
-    #[error("the database cannot be opened with this key (it belongs to another vault or is damaged)")]
+    #[error(
+        "the database cannot be opened with this key (it belongs to another vault or is damaged)"
+    )]
     WrongKey,
     #[error("a column holds {found} where {wanted} was expected")]
     Type {
@@ -43,9 +45,7 @@ impl SqlError {
                 e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             }
-            SqlError::Postgres(e) => {
-                e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
-            }
+            SqlError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
             _ => false,
         }
     }

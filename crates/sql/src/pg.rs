@@ -32,7 +32,8 @@ pub(crate) fn is_unavailable(e: &postgres::Error) -> bool {
         return code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03";
     }
     // No server reply at all: connecting or the socket failed.
-    e.source().is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+    e.source()
+        .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
         || e.to_string().contains("error connecting")
 }
 

@@ -203,11 +203,7 @@ pub struct Row {
 impl Row {
     /// Column `i` (from 0) as `T`.
     pub fn get<T: FromValue>(&self, i: usize) -> Result<T> {
-        let v = self
-            .values
-            .get(i)
-            .cloned()
-            .ok_or(SqlError::NoColumn(i))?;
+        let v = self.values.get(i).cloned().ok_or(SqlError::NoColumn(i))?;
         T::from_value(v)
     }
 

@@ -18,7 +18,8 @@ fn engines() -> Vec<(Db, Option<tempfile::TempDir>)> {
         Ok(url) => {
             let schema = format!("sqltest_{}", std::process::id());
             let db = Db::connect_postgres(&url, &schema).unwrap();
-            db.batch("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS log;").unwrap();
+            db.batch("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS log;")
+                .unwrap();
             out.push((db, None));
         }
         Err(_) => eprintln!("ATHAR_TEST_PG is not set: PostgreSQL not tested here"),
@@ -32,11 +33,19 @@ fn the_same_sql_gives_the_same_answers_on_both_engines() {
         let engine = db.engine();
         db.batch(SCHEMA).unwrap();
         assert_eq!(
-            db.execute("INSERT OR IGNORE INTO t (k, n, r, b) VALUES (?1, ?2, ?3, ?4)", &[&"a", &5i64, &1.5f64, &vec![0u8, 255]]).unwrap(),
+            db.execute(
+                "INSERT OR IGNORE INTO t (k, n, r, b) VALUES (?1, ?2, ?3, ?4)",
+                &[&"a", &5i64, &1.5f64, &vec![0u8, 255]]
+            )
+            .unwrap(),
             1
         );
         assert_eq!(
-            db.execute("INSERT OR IGNORE INTO t (k, n) VALUES (?1, ?2)", &[&"a", &9i64]).unwrap(),
+            db.execute(
+                "INSERT OR IGNORE INTO t (k, n) VALUES (?1, ?2)",
+                &[&"a", &9i64]
+            )
+            .unwrap(),
             0,
             "{engine:?}: a duplicate is ignored"
         );
@@ -45,14 +54,18 @@ fn the_same_sql_gives_the_same_answers_on_both_engines() {
             &[&"a", &10u64],
         )
         .unwrap();
-        db.execute("INSERT INTO t (k, n) VALUES (?, ?)", &[&"b", &1i32]).unwrap();
+        db.execute("INSERT INTO t (k, n) VALUES (?, ?)", &[&"b", &1i32])
+            .unwrap();
         let (k, n, r, b): (String, u64, Option<f64>, Option<Vec<u8>>) = db
             .query_row("SELECT k, n, r, b FROM t WHERE k = ?1", &[&"a"], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
             .unwrap()
             .unwrap();
-        assert_eq!((k.as_str(), n, r, b), ("a", 15, Some(1.5), Some(vec![0, 255])));
+        assert_eq!(
+            (k.as_str(), n, r, b),
+            ("a", 15, Some(1.5), Some(vec![0, 255]))
+        );
         let total: i64 = db
             .query_row("SELECT sum(n), count(*) FROM t", &[], |r| r.get(0))
             .unwrap()
@@ -64,7 +77,11 @@ fn the_same_sql_gives_the_same_answers_on_both_engines() {
             .unwrap();
         assert_eq!(none, None);
         let id: i64 = db
-            .query_row("INSERT INTO log (note) VALUES (?1) RETURNING id", &[&"x"], |r| r.get(0))
+            .query_row(
+                "INSERT INTO log (note) VALUES (?1) RETURNING id",
+                &[&"x"],
+                |r| r.get(0),
+            )
             .unwrap()
             .unwrap();
         assert_eq!(id, 1, "{engine:?}: rowid / serial numbering");
@@ -78,10 +95,16 @@ fn the_same_sql_gives_the_same_answers_on_both_engines() {
         });
         let err = failed.unwrap_err();
         assert!(err.is_unique_violation(), "{engine:?}: {err}");
-        let count: i64 = db.query_row("SELECT count(*) FROM t", &[], |r| r.get(0)).unwrap().unwrap();
+        let count: i64 = db
+            .query_row("SELECT count(*) FROM t", &[], |r| r.get(0))
+            .unwrap()
+            .unwrap();
         assert_eq!(count, 2, "{engine:?}: rolled back");
-        db.transaction(|tx| tx.execute("DELETE FROM t WHERE k = ?1", &[&"b"])).unwrap();
-        let keys = db.query("SELECT k FROM t ORDER BY k", &[], |r| r.get::<String>(0)).unwrap();
+        db.transaction(|tx| tx.execute("DELETE FROM t WHERE k = ?1", &[&"b"]))
+            .unwrap();
+        let keys = db
+            .query("SELECT k FROM t ORDER BY k", &[], |r| r.get::<String>(0))
+            .unwrap();
         assert_eq!(keys, ["a"]);
         if engine == Engine::Postgres {
             db.batch("DROP TABLE t; DROP TABLE log;").unwrap();

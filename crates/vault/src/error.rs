@@ -38,6 +38,29 @@ pub enum VaultError {
     Checkpoint(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("S3 at {endpoint} ({url}) is unreachable ({reason}); once it is back, run the same command again (nothing reported done is lost)")]
+    S3Unreachable {
+        url: String,
+        endpoint: String,
+        reason: String,
+    },
+    #[error("S3 refused access to {url} ({reason}); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE and the credentials file) and the bucket's permissions")]
+    S3Denied { url: String, reason: String },
+    #[error("the S3 bucket {bucket} does not exist at {endpoint}; create it (e.g. `aws s3 mb s3://{bucket}` or your server's own tool), then run the same command again")]
+    S3NoBucket { bucket: String, endpoint: String },
+    #[error("S3 at {url} failed to {what}: {reason}")]
+    S3 {
+        url: String,
+        what: String,
+        reason: String,
+    },
+}
+
+impl VaultError {
+    /// The storage server could not be reached: the same command, run again later, may work.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, VaultError::S3Unreachable { .. })
+    }
 }
 
 pub type Result<T, E = VaultError> = std::result::Result<T, E>;

@@ -39,6 +39,12 @@ pub trait BlobStore: Send + Sync {
     fn remove(&self, key: &str) -> Result<()>;
     /// Where a key lives, for messages.
     fn locate(&self, key: &str) -> String;
+    /// Whether writers on other machines share this store (S3). A shared store's blobs are
+    /// never removed on rollback: another writer may have logged an event naming the same
+    /// content-addressed object meanwhile. Orphans are harmless ciphertext, reused by a retry.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// Blobs as files under a directory, committed by hard link (atomic and never overwriting).

@@ -18,6 +18,7 @@ use crate::error::{io_at, Result, VaultError};
 use crate::event::{actor_id, Event, EventDraft, SignedEvent};
 use crate::keys::{Secrets, DEFAULT_SCRYPT_LOG_N};
 use crate::log::{self, Tail};
+use crate::s3::S3Store;
 use crate::store::{BlobStore, Committed, FsStore};
 
 pub const CONFIG_FILE: &str = "vault.json";
@@ -40,12 +41,23 @@ pub struct VaultConfig {
     /// The age recipient objects and log segments are encrypted to.
     pub recipient: String,
     pub created: String,
+    /// `s3://BUCKET/PREFIX` when the blobs live in an S3-compatible store; absent for the
+    /// vault directory itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<String>,
+    /// The PostgreSQL catalogue's URL (never with a password); absent for SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
 }
 
 pub struct InitOptions {
     pub custodian: String,
     pub origin: Option<String>,
     pub scrypt_log_n: u8,
+    /// Keep blobs in `s3://BUCKET/PREFIX` (credentials from the environment).
+    pub objects: Option<String>,
+    /// Keep the catalogue in PostgreSQL at this URL (without a password).
+    pub catalog: Option<String>,
 }
 
 impl Default for InitOptions {
@@ -54,6 +66,8 @@ impl Default for InitOptions {
             custodian: "archive".into(),
             origin: None,
             scrypt_log_n: DEFAULT_SCRYPT_LOG_N,
+            objects: None,
+            catalog: None,
         }
     }
 }
@@ -84,10 +98,24 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Vault {
-    /// Create a new vault in an empty or absent directory.
+    /// Create a new vault in an empty or absent directory (and, with `opts.objects`, an
+    /// empty S3 prefix).
     pub fn init(root: &Path, passphrase: &SecretString, opts: &InitOptions) -> Result<Vault> {
         if root.exists() && fs::read_dir(root).map_err(io_at(root))?.next().is_some() {
             return Err(VaultError::AlreadyExists(root.to_path_buf()));
+        }
+        if let Some(url) = &opts.catalog {
+            check_catalog_url(url)?;
+        }
+        if let Some(url) = &opts.objects {
+            let store = S3Store::connect(url)?;
+            if !store.is_empty()? {
+                return Err(VaultError::Invalid(format!(
+                    "{} already holds blobs (another vault's?); choose an empty prefix, or, to \
+                     work on that vault from this machine, copy its vault.json and keys/ here",
+                    store.url()
+                )));
+            }
         }
         fs::create_dir_all(root.join("keys")).map_err(io_at(root))?;
         restrict(root);
@@ -110,6 +138,8 @@ impl Vault {
             custodian: opts.custodian.clone(),
             recipient: secrets.recipient().to_string(),
             created: now_rfc3339(),
+            objects: opts.objects.clone(),
+            catalog: opts.catalog.clone(),
         };
         let sealed = secrets.seal(passphrase, opts.scrypt_log_n)?;
         write_durably(&root.join(SECRETS_FILE), &sealed)?;
@@ -128,7 +158,7 @@ impl Vault {
             Access::Write => Some(acquire_lock(root)?),
             Access::Read => None,
         };
-        let store: Arc<dyn BlobStore> = Arc::new(FsStore::open(root)?);
+        let store = open_store(root, &config)?;
         let tail = log::read_tail(store.as_ref(), &secrets.identity)?;
         let objects = Objects {
             store: store.clone(),
@@ -212,12 +242,47 @@ impl Vault {
             return Ok(Vec::new());
         }
         self.store.sync()?;
+        let mut conflicts = 0;
+        loop {
+            let key = log::segment_key(self.tail.size + 1);
+            let (sealed, signed, tail) = self.sign_batch(&drafts)?;
+            let mut pending = self.store.create()?;
+            pending
+                .write_all(&sealed)
+                .map_err(io_at(self.store.locate(&key)))?;
+            match pending.commit(&key)? {
+                Committed::New => {
+                    self.store.sync()?;
+                    self.tail = tail;
+                    return Ok(signed);
+                }
+                // On a shared store the conditional put is what serialises writers: another
+                // machine took this segment, so chain onto its tail and try again.
+                Committed::AlreadyPresent
+                    if self.store.is_shared() && conflicts < MAX_APPEND_CONFLICTS =>
+                {
+                    conflicts += 1;
+                    backoff(conflicts);
+                    self.refresh_tail()?;
+                }
+                Committed::AlreadyPresent => {
+                    return Err(VaultError::BadLog(format!(
+                        "{key} already exists: another writer appended to this log"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Sign `drafts` as the events after the current tail; returns the sealed segment, the
+    /// events and the tail they lead to.
+    fn sign_batch(&self, drafts: &[EventDraft]) -> Result<(Vec<u8>, Vec<SignedEvent>, Tail)> {
         let time = now_rfc3339();
         let actor = self.actor();
         let mut tail = self.tail;
         let mut signed = Vec::with_capacity(drafts.len());
         let mut text = String::new();
-        for draft in drafts {
+        for draft in drafts.iter().cloned() {
             let ev = Event {
                 v: 1,
                 seq: tail.size + 1,
@@ -239,27 +304,21 @@ impl Vault {
         }
         let recipient = self.secrets.recipient();
         let sealed = envelope::seal_bytes(text.as_bytes(), &[&recipient])?;
-        let key = log::segment_key(self.tail.size + 1);
-        let mut pending = self.store.create()?;
-        pending
-            .write_all(&sealed)
-            .map_err(io_at(self.store.locate(&key)))?;
-        if pending.commit(&key)? == Committed::AlreadyPresent {
-            return Err(VaultError::BadLog(format!(
-                "{key} already exists: another writer appended to this log"
-            )));
-        }
-        self.store.sync()?;
-        self.tail = tail;
-        Ok(signed)
+        Ok((sealed, signed, tail))
     }
 
     /// For a long-lived reader (the portal): take the writer's lock for one batch only, so
     /// that `ingest` and other writers can run the rest of the time. The tail is read again
     /// under the lock, since another writer may have appended meanwhile. Fails with
     /// [`VaultError::Locked`] while another process writes; the caller may retry.
+    /// On a shared (S3) store the local lock serialises nothing across machines and is not
+    /// taken: `append` itself chains onto whatever tail the bucket holds.
     pub fn append_with_lock(&mut self, drafts: Vec<EventDraft>) -> Result<Vec<SignedEvent>> {
         if self._lock.is_some() {
+            return self.append(drafts);
+        }
+        if self.store.is_shared() {
+            self.refresh_tail()?;
             return self.append(drafts);
         }
         let lock = acquire_lock(&self.root)?;
@@ -412,6 +471,52 @@ impl Objects {
     pub fn has(&self, sha256: &[u8; 32]) -> Result<bool> {
         self.store.exists(&self.key(sha256))
     }
+}
+
+/// How often `append` chains onto another writer's segment before giving up: with a handful
+/// of busy writers a batch rarely loses more than a few races.
+const MAX_APPEND_CONFLICTS: u32 = 200;
+
+/// Sleep a little, more after each lost race, with jitter so racing writers spread out.
+fn backoff(conflicts: u32) {
+    let cap_ms = (2u64 << conflicts.min(8)).min(200);
+    let ms = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=cap_ms);
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+/// The blob store a vault's configuration names: S3 when `objects` is set, else the vault
+/// directory itself.
+fn open_store(root: &Path, config: &VaultConfig) -> Result<Arc<dyn BlobStore>> {
+    match &config.objects {
+        Some(url) => Ok(Arc::new(S3Store::connect(url)?)),
+        None => Ok(Arc::new(FsStore::open(root)?)),
+    }
+}
+
+/// A catalogue URL is stored in `vault.json`, so it must not carry a password (PGPASSWORD,
+/// ~/.pgpass or a service file hold that).
+pub fn check_catalog_url(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .ok_or_else(|| {
+            VaultError::Invalid(format!(
+                "{url:?} is not a PostgreSQL URL (expected postgres://USER@HOST:PORT/DATABASE)"
+            ))
+        })?;
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let has_password = authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+        || url.to_ascii_lowercase().contains("password=");
+    if has_password {
+        return Err(VaultError::Invalid(
+            "the catalogue URL holds a password; leave it out and set PGPASSWORD (or use \
+             ~/.pgpass) instead, so it is never stored in vault.json or shell history"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 pub fn checkpoint_key(size: u64) -> String {

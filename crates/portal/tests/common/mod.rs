@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use athar_catalog::matching::eval;
@@ -17,6 +18,65 @@ pub struct Portal {
     pub app: Arc<App>,
     pub addr: SocketAddr,
     pub synthetic: eval::Synthetic,
+    pub options: Options,
+}
+
+impl Drop for Portal {
+    /// A test's PostgreSQL schema goes with it.
+    fn drop(&mut self) {
+        if let Some(url) = &self.options.database {
+            if let Ok(db) = athar_sql::Db::connect_postgres(url, &self.options.database_schema) {
+                let _ = db.batch(&format!(
+                    "DROP SCHEMA IF EXISTS {} CASCADE",
+                    self.options.database_schema
+                ));
+            }
+        }
+    }
+}
+
+/// The portal's database for one test: a fresh PostgreSQL schema when `ATHAR_TEST_PG` is set
+/// (scripts/test sets it), otherwise `VAULT/portal.db`.
+pub fn options() -> Options {
+    let mut o = Options::default();
+    match std::env::var("ATHAR_TEST_PG") {
+        Ok(url) if !url.is_empty() => {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            o.database_schema = format!(
+                "t_portal_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            );
+            o.database = Some(url);
+        }
+        _ => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                eprintln!(
+                    "ATHAR_TEST_PG is not set: the portal's tables were tested on SQLite only, not on PostgreSQL"
+                )
+            });
+        }
+    }
+    o
+}
+
+/// Serve `app` on a loopback port from its own runtime thread.
+pub fn serve(app: Arc<App>) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            athar_portal::serve(app, l).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
 }
 
 impl Portal {
@@ -37,28 +97,30 @@ impl Portal {
         let synthetic = eval::synthetic(cases, 7);
         vault.append(synthetic.drafts.clone()).unwrap();
         drop(vault);
-        let app = Arc::new(App::open(&root, &passphrase, Options::default()).unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let served = app.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(l.local_addr().unwrap()).unwrap();
-                athar_portal::serve(served, l).await.unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
+        let options = options();
+        let app = Arc::new(App::open(&root, &passphrase, options.clone()).unwrap());
+        let addr = serve(app.clone());
         Portal {
             dir,
             app,
             addr,
             synthetic,
+            options,
         }
+    }
+
+    /// Another `athar serve` process on the same vault and portal database (as behind a load
+    /// balancer): a second `App` with its own connections, caches and port.
+    pub fn another_server(&self) -> (Arc<App>, SocketAddr) {
+        let passphrase = SecretString::from(PASS.to_string());
+        let app =
+            Arc::new(App::open(&self.vault_dir(), &passphrase, self.options.clone()).unwrap());
+        let addr = serve(app.clone());
+        (app, addr)
+    }
+
+    pub fn on_postgres(&self) -> bool {
+        self.options.database.is_some()
     }
 
     pub fn vault_dir(&self) -> std::path::PathBuf {

@@ -1,0 +1,171 @@
+//! `athar-bench scale`: `athar ingest` throughput on the embedded default (files + SQLite)
+//! against S3-compatible objects, with the catalogue in SQLite and in PostgreSQL, on the same
+//! collection in the same run. The servers are the ones `scripts/services` starts.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::Value;
+
+use crate::collection;
+use crate::contenders::{settle, Env};
+use crate::measure::{mb_per_s, run_child, Measured, Samples};
+
+#[derive(Args)]
+pub struct ScaleArgs {
+    /// Photos in the collection (at least).
+    #[arg(long, default_value_t = 2000)]
+    photos: usize,
+    /// Timed runs of each contender, interleaved.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Working directory (default: $TMPDIR/athar-bench, shared with `ingest`).
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// The athar binary (default: `athar` next to this program).
+    #[arg(long)]
+    athar: Option<PathBuf>,
+    /// The S3 bucket (`s3://BUCKET`); each run takes a fresh prefix. Credentials and the
+    /// server come from the AWS_* environment, as for athar.
+    #[arg(long, env = "ATHAR_TEST_S3")]
+    s3: String,
+    /// A PostgreSQL URL whose user may create databases; each run takes a fresh database.
+    #[arg(long, env = "ATHAR_TEST_PG")]
+    pg: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Local,
+    S3Sqlite,
+    S3Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Local => "files + SQLite (default)",
+            Backend::S3Sqlite => "S3 objects + SQLite catalogue",
+            Backend::S3Postgres => "S3 objects + PostgreSQL catalogue",
+        }
+    }
+}
+
+pub fn run(args: ScaleArgs) -> Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let athar = match args.athar.clone() {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("no directory for this program")?
+            .join("athar"),
+    };
+    let work = args
+        .work
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("athar-bench"));
+    std::fs::create_dir_all(&work)?;
+    let work = std::path::absolute(&work)?;
+    let scratch = work.join("scratch-scale");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch)?;
+    let c = collection::ensure(&work, args.photos)?;
+    collection::warm(&c.files)?;
+    println!(
+        "collection: {} photos, {:.1} MB; S3 {} , PostgreSQL {}",
+        c.photos(),
+        c.bytes as f64 / 1e6,
+        args.s3,
+        args.pg
+    );
+    let admin = athar_sql::Db::connect_postgres(&args.pg, "public")?;
+    let list = [Backend::Local, Backend::S3Sqlite, Backend::S3Postgres];
+    let mut samples = vec![Samples::default(); list.len()];
+    for r in 0..args.runs {
+        for k in 0..list.len() {
+            let i = (k + r) % list.len();
+            let b = list[i];
+            let m = ingest(&env, &c, &args, &admin, b, &format!("{r}-{i}"))?;
+            println!(
+                "run {}: {}: {:.2} s, {:.1} MB/s, {:.0} photos/s",
+                r + 1,
+                b.name(),
+                m.time.as_secs_f64(),
+                mb_per_s(c.bytes, m.time),
+                c.photos() as f64 / m.time.as_secs_f64()
+            );
+            samples[i].push(&m);
+        }
+    }
+    println!();
+    println!("| backend | median s | MB/s | photos/s | time / default |");
+    println!("|---|---|---|---|---|");
+    let base = samples[0].median_secs();
+    for (b, s) in list.iter().zip(&samples) {
+        let secs = s.median_secs().unwrap_or(f64::NAN);
+        println!(
+            "| {} | {:.2} | {:.1} | {:.0} | {:.2}× |",
+            b.name(),
+            secs,
+            c.bytes as f64 / 1e6 / secs,
+            c.photos() as f64 / secs,
+            secs / base.unwrap_or(f64::NAN)
+        );
+    }
+    Ok(())
+}
+
+/// `athar init` on the backend (untimed), then `athar ingest --no-analyze --json` (timed).
+fn ingest(
+    env: &Env,
+    c: &collection::Collection,
+    args: &ScaleArgs,
+    admin: &athar_sql::Db,
+    backend: Backend,
+    tag: &str,
+) -> Result<Measured> {
+    let vault = env.scratch.join(format!("vault-{tag}"));
+    env.clean(&vault)?;
+    let mut init = env.athar_cmd();
+    init.arg("init").arg(&vault).arg("--scrypt-log-n=10");
+    let unique = format!("bench_{}_{}", std::process::id(), tag.replace('-', "_"));
+    if backend != Backend::Local {
+        init.arg("--objects")
+            .arg(format!("{}/{unique}", args.s3.trim_end_matches('/')));
+    }
+    let mut database = None;
+    if backend == Backend::S3Postgres {
+        admin.batch(&format!(
+            "DROP DATABASE IF EXISTS {unique}; CREATE DATABASE {unique}"
+        ))?;
+        let (base, _) = args.pg.rsplit_once('/').context("postgres://…/DB")?;
+        init.arg("--catalog").arg(format!("{base}/{unique}"));
+        database = Some(unique.clone());
+    }
+    run_child(&mut init, &env.logs, "athar-init")?;
+    let mut cmd = env.athar_cmd();
+    cmd.arg("ingest")
+        .arg(&vault)
+        .arg(&c.dir)
+        .args(["--json", "--no-analyze"]);
+    settle();
+    let (m, out) = run_child(&mut cmd, &env.logs, &format!("athar-ingest-scale-{tag}"))?;
+    let v: Value = serde_json::from_str(&out).context("parsing athar ingest --json")?;
+    if v["files"].as_u64() != Some(c.photos() as u64) {
+        bail!(
+            "athar ingest took {:?} files of {}: {out}",
+            v["files"],
+            c.photos()
+        );
+    }
+    env.clean(&vault)?;
+    if let Some(db) = database {
+        admin.batch(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    }
+    Ok(m)
+}
