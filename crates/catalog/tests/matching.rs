@@ -120,9 +120,6 @@ impl Fixture {
     fn db(&self) -> PathBuf {
         self.root.join("catalog.db")
     }
-    fn engine(&self) -> athar_sql::Engine {
-        self.cat.engine()
-    }
 }
 
 fn record(given_ar: &str, given: &str) -> MissingPerson {
@@ -327,10 +324,12 @@ fn observations_status_merge_and_split_survive_rebuild() {
             root,
             vault,
             cat,
+            location,
+            _schema,
         } = f;
         drop((vault, cat));
         let vault = Vault::open(&root, &pass(), Access::Write).unwrap();
-        let rebuilt = rebuild(&vault, &root.join("catalog.db")).unwrap();
+        let rebuilt = rebuild(&vault, &location).unwrap();
         assert_eq!(
             rebuilt.dump().unwrap(),
             before,

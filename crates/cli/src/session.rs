@@ -108,8 +108,7 @@ pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
 pub fn rebuild(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let passphrase = passphrase::get(pass)?;
     let vault = Vault::open(root, &passphrase, Access::Write)?;
-    let catalog =
-        athar_catalog::rebuild(&vault, &athar_catalog::Location::Sqlite(catalog_path(root)))?;
+    let catalog = athar_catalog::rebuild(&vault, &catalog_location(root, &vault))?;
     let (objects, bytes) = athar_catalog::Catalog::totals(&catalog)?;
     let records = athar_catalog::Records::all_records(&catalog)?.len();
     let aside = root.join(format!("{CATALOG_FILE}.unreadable"));
