@@ -271,6 +271,7 @@ impl S3Store {
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(5)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
+            .max_idle_connections(64)
             .max_idle_connections_per_host(64)
             .build()
             .into();
@@ -384,11 +385,7 @@ impl Inner {
                 Err(e) => e.to_string(),
             };
             if started.elapsed() + delay > self.retry_for {
-                return Err(VaultError::S3Unreachable {
-                    url: self.url.to_string(),
-                    endpoint: self.bucket.base_url().to_string(),
-                    reason: format!("{what} {key}: {reason}, {attempts} attempts"),
-                });
+                return Err(self.unreachable(what, key, format!("{reason}; {attempts} attempts")));
             }
             std::thread::sleep(jitter(delay));
             delay = (delay * 2).min(Duration::from_secs(2));
@@ -434,6 +431,14 @@ impl Inner {
         })
     }
 
+    fn unreachable(&self, what: &str, key: &str, reason: impl std::fmt::Display) -> VaultError {
+        VaultError::S3Unreachable {
+            url: self.url.to_string(),
+            endpoint: self.bucket.base_url().to_string(),
+            reason: format!("{what} {key}: {reason}"),
+        }
+    }
+
     /// The body of a 2xx reply, or the error its status means.
     fn expect_ok(&self, reply: Reply, what: &str, key: &str) -> Result<Vec<u8>> {
         let status = reply.status;
@@ -442,11 +447,7 @@ impl Inner {
             .with_config()
             .limit(MAX_BLOB)
             .read_to_vec()
-            .map_err(|e| VaultError::S3Unreachable {
-                url: self.url.to_string(),
-                endpoint: self.bucket.base_url().to_string(),
-                reason: format!("{what} {key}: {e}"),
-            })?;
+            .map_err(|e| self.unreachable(what, key, e))?;
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
@@ -589,6 +590,16 @@ impl S3Reader {
         })?;
         match reply.status {
             200 if self.offset == 0 => Ok(reply.body.into_reader()),
+            // A server that ignores Range sends it all again: skip what was read.
+            200 => {
+                let mut reader = reply.body.into_reader();
+                let skipped = io::copy(&mut (&mut reader).take(self.offset), &mut io::sink())
+                    .map_err(|e| inner.unreachable("read", &self.key, e))?;
+                if skipped < self.offset {
+                    return Err(inner.unreachable("read", &self.key, "the blob got shorter"));
+                }
+                Ok(reader)
+            }
             206 => Ok(reply.body.into_reader()),
             404 => Err(VaultError::Io {
                 path: PathBuf::from(inner.url.to_string()).join(&self.key),
