@@ -263,7 +263,11 @@ impl Vault {
                 {
                     conflicts += 1;
                     backoff(conflicts);
-                    self.refresh_tail()?;
+                    self.tail = log::read_tail_since(
+                        self.store.as_ref(),
+                        &self.secrets.identity,
+                        self.tail,
+                    )?;
                 }
                 Committed::AlreadyPresent => {
                     return Err(VaultError::BadLog(format!(
@@ -318,7 +322,8 @@ impl Vault {
             return self.append(drafts);
         }
         if self.store.is_shared() {
-            self.refresh_tail()?;
+            self.tail =
+                log::read_tail_since(self.store.as_ref(), &self.secrets.identity, self.tail)?;
             return self.append(drafts);
         }
         let lock = acquire_lock(&self.root)?;

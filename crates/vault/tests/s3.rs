@@ -119,6 +119,11 @@ fn listing_pages_past_a_thousand_keys() {
     let mut expected = keys.clone();
     expected.sort();
     assert_eq!(listed, expected);
+    // Only what sorts after a key, across a page boundary too.
+    assert_eq!(
+        store.list_after("objects/", &expected[10]).unwrap(),
+        expected[11..]
+    );
     assert!(store.list("log/").unwrap().is_empty());
 }
 
