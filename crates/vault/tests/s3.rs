@@ -21,7 +21,11 @@ use serde_json::{json, Map};
 fn s3_prefix(test: &str) -> Option<String> {
     static N: AtomicU32 = AtomicU32::new(0);
     let Ok(base) = std::env::var("ATHAR_TEST_S3") else {
-        eprintln!("{test}: ATHAR_TEST_S3 is not set, so S3 was not tested (scripts/test sets it)");
+        // Straight to stderr, past the test harness's capture, so the gap is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: ATHAR_TEST_S3 is not set, so S3 was not tested (scripts/test sets it)"
+        );
         return None;
     };
     let rnd: u32 = rand::random();
