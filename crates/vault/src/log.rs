@@ -62,12 +62,36 @@ pub fn read_tail(store: &dyn BlobStore, identity: &age::x25519::Identity) -> Res
     let Some(last) = keys.last() else {
         return Ok(Tail::EMPTY);
     };
-    let lines = read_segment(store, last, identity)?;
+    tail_of_segment(store, last, identity)
+}
+
+/// The tail of the log, given one read earlier: only segments named after `known` are
+/// listed, so a writer that lost a race to another machine catches up cheaply.
+pub fn read_tail_since(
+    store: &dyn BlobStore,
+    identity: &age::x25519::Identity,
+    known: Tail,
+) -> Result<Tail> {
+    // Every later segment starts past `known.size`, so its key sorts after this one.
+    let newer = store.list_after(PREFIX, &segment_key(known.size))?;
+    let Some(last) = newer.last() else {
+        return Ok(known);
+    };
+    tail_of_segment(store, last, identity)
+}
+
+/// The tail after the last event of segment `key`.
+fn tail_of_segment(
+    store: &dyn BlobStore,
+    key: &str,
+    identity: &age::x25519::Identity,
+) -> Result<Tail> {
+    let lines = read_segment(store, key, identity)?;
     let line = lines
         .last()
-        .ok_or_else(|| VaultError::BadLog(format!("segment {last} is empty")))?;
+        .ok_or_else(|| VaultError::BadLog(format!("segment {key} is empty")))?;
     let ev = SignedEvent::parse(line)
-        .map_err(|e| VaultError::BadLog(format!("last event in {last}: {e}")))?;
+        .map_err(|e| VaultError::BadLog(format!("last event in {key}: {e}")))?;
     Ok(Tail {
         size: ev.event.seq,
         last_leaf: ev.leaf,

@@ -271,6 +271,7 @@ impl S3Store {
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(5)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
+            .max_idle_connections(64)
             .max_idle_connections_per_host(64)
             .build()
             .into();
@@ -303,12 +304,12 @@ impl S3Store {
 
     /// One cheap request that proves the bucket exists and the credentials are accepted.
     pub fn check(&self) -> Result<()> {
-        self.list_page("", None, Some(1)).map(|_| ())
+        self.list_page("", None, None, Some(1)).map(|_| ())
     }
 
     /// Whether nothing at all is stored under the prefix.
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.list_page("", None, Some(1))?.contents.is_empty())
+        Ok(self.list_page("", None, None, Some(1))?.contents.is_empty())
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -318,14 +319,19 @@ impl S3Store {
     fn list_page(
         &self,
         prefix: &str,
+        after: Option<&str>,
         token: Option<&str>,
         max: Option<usize>,
     ) -> Result<rusty_s3::actions::ListObjectsV2Response> {
         let inner = &self.inner;
         let full = self.full_key(prefix);
+        let after = after.map(|a| self.full_key(a));
         let reply = self.inner.send("list", prefix, &[], None, || {
             let mut action = inner.bucket.list_objects_v2(Some(&inner.credentials));
             action.with_prefix(full.as_str());
+            if let Some(a) = &after {
+                action.with_start_after(a.as_str());
+            }
             if let Some(t) = token {
                 action.with_continuation_token(t);
             }
@@ -384,11 +390,7 @@ impl Inner {
                 Err(e) => e.to_string(),
             };
             if started.elapsed() + delay > self.retry_for {
-                return Err(VaultError::S3Unreachable {
-                    url: self.url.to_string(),
-                    endpoint: self.bucket.base_url().to_string(),
-                    reason: format!("{what} {key}: {reason}, {attempts} attempts"),
-                });
+                return Err(self.unreachable(what, key, format!("{reason}; {attempts} attempts")));
             }
             std::thread::sleep(jitter(delay));
             delay = (delay * 2).min(Duration::from_secs(2));
@@ -434,6 +436,14 @@ impl Inner {
         })
     }
 
+    fn unreachable(&self, what: &str, key: &str, reason: impl std::fmt::Display) -> VaultError {
+        VaultError::S3Unreachable {
+            url: self.url.to_string(),
+            endpoint: self.bucket.base_url().to_string(),
+            reason: format!("{what} {key}: {reason}"),
+        }
+    }
+
     /// The body of a 2xx reply, or the error its status means.
     fn expect_ok(&self, reply: Reply, what: &str, key: &str) -> Result<Vec<u8>> {
         let status = reply.status;
@@ -442,11 +452,7 @@ impl Inner {
             .with_config()
             .limit(MAX_BLOB)
             .read_to_vec()
-            .map_err(|e| VaultError::S3Unreachable {
-                url: self.url.to_string(),
-                endpoint: self.bucket.base_url().to_string(),
-                reason: format!("{what} {key}: {e}"),
-            })?;
+            .map_err(|e| self.unreachable(what, key, e))?;
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
@@ -589,6 +595,16 @@ impl S3Reader {
         })?;
         match reply.status {
             200 if self.offset == 0 => Ok(reply.body.into_reader()),
+            // A server that ignores Range sends it all again: skip what was read.
+            200 => {
+                let mut reader = reply.body.into_reader();
+                let skipped = io::copy(&mut (&mut reader).take(self.offset), &mut io::sink())
+                    .map_err(|e| inner.unreachable("read", &self.key, e))?;
+                if skipped < self.offset {
+                    return Err(inner.unreachable("read", &self.key, "the blob got shorter"));
+                }
+                Ok(reader)
+            }
             206 => Ok(reply.body.into_reader()),
             404 => Err(VaultError::Io {
                 path: PathBuf::from(inner.url.to_string()).join(&self.key),
@@ -641,10 +657,39 @@ impl BlobStore for S3Store {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        self.list_pages(prefix, None)
+    }
+
+    fn list_after(&self, prefix: &str, after: &str) -> Result<Vec<String>> {
+        self.list_pages(prefix, Some(after))
+    }
+
+    fn sync(&self) -> Result<()> {
+        // An acknowledged PUT is already durable.
+        Ok(())
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        self.remove_blob(key)
+    }
+
+    fn locate(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.inner.url.bucket, self.full_key(key))
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+}
+
+impl S3Store {
+    fn list_pages(&self, prefix: &str, after: Option<&str>) -> Result<Vec<String>> {
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let page = self.list_page(prefix, token.as_deref(), None)?;
+            // start-after counts only on the first page; the token carries on from there.
+            let after = if token.is_none() { after } else { None };
+            let page = self.list_page(prefix, after, token.as_deref(), None)?;
             let strip = self.inner.url.prefix.len();
             keys.extend(
                 page.contents
@@ -661,12 +706,7 @@ impl BlobStore for S3Store {
         Ok(keys)
     }
 
-    fn sync(&self) -> Result<()> {
-        // An acknowledged PUT is already durable.
-        Ok(())
-    }
-
-    fn remove(&self, key: &str) -> Result<()> {
+    fn remove_blob(&self, key: &str) -> Result<()> {
         let inner = &self.inner;
         let full = self.full_key(key);
         let reply = inner.send("remove", key, &[], None, || {
@@ -682,14 +722,6 @@ impl BlobStore for S3Store {
             404 => Ok(()),
             _ => inner.expect_ok(reply, "remove", key).map(|_| ()),
         }
-    }
-
-    fn locate(&self, key: &str) -> String {
-        format!("s3://{}/{}", self.inner.url.bucket, self.full_key(key))
-    }
-
-    fn is_shared(&self) -> bool {
-        true
     }
 }
 

@@ -32,6 +32,13 @@ pub trait BlobStore: Send + Sync {
     fn exists(&self, key: &str) -> Result<bool>;
     /// All keys under `prefix` (e.g. `"log/"`), in byte order.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Keys under `prefix` that sort after `after`, in byte order. Stores that can ask the
+    /// server for just those (S3's `start-after`) override this.
+    fn list_after(&self, prefix: &str, after: &str) -> Result<Vec<String>> {
+        let mut keys = self.list(prefix)?;
+        keys.retain(|k| k.as_str() > after);
+        Ok(keys)
+    }
     /// Durability barrier: once this returns, every committed blob survives power loss.
     fn sync(&self) -> Result<()>;
     /// Delete a blob. Only for undoing what the current writer committed and never logged

@@ -263,7 +263,11 @@ impl Vault {
                 {
                     conflicts += 1;
                     backoff(conflicts);
-                    self.refresh_tail()?;
+                    self.tail = log::read_tail_since(
+                        self.store.as_ref(),
+                        &self.secrets.identity,
+                        self.tail,
+                    )?;
                 }
                 Committed::AlreadyPresent => {
                     return Err(VaultError::BadLog(format!(
@@ -318,7 +322,8 @@ impl Vault {
             return self.append(drafts);
         }
         if self.store.is_shared() {
-            self.refresh_tail()?;
+            self.tail =
+                log::read_tail_since(self.store.as_ref(), &self.secrets.identity, self.tail)?;
             return self.append(drafts);
         }
         let lock = acquire_lock(&self.root)?;
@@ -407,7 +412,10 @@ impl Vault {
         pending
             .write_all(note.as_bytes())
             .map_err(io_at(self.store.locate(&key)))?;
-        pending.commit(&key)?;
+        if pending.commit(&key)? == Committed::AlreadyPresent {
+            // Another writer signed the same tree head a moment ago: keep one note per size.
+            return self.read_checkpoint(&key);
+        }
         self.store.sync()?;
         Ok(note)
     }
