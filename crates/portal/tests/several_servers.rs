@@ -187,7 +187,10 @@ fn a_burst_of_parallel_guesses_on_two_servers_gets_only_the_allowed_tries() {
         auth::MAX_FAILURES_PER_ACCOUNT as usize,
         "passwords checked in a burst of 12: {statuses:?}"
     );
-    assert!(statuses.iter().all(|&s| s == 401 || s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 401 || s == 429),
+        "{statuses:?}"
+    );
 }
 
 #[test]
