@@ -173,13 +173,37 @@ impl CaseIndex {
                 })
                 .unwrap_or_default(),
             None => self
-                .rows
+                .dated(f)
                 .iter()
                 .filter(|r| keep(r))
                 .take(limit)
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// The rows a date filter can match. The catalogue lists cases by `first_taken`, undated
+    /// ones first (SQLite) or last (PostgreSQL): skip the undated head, binary-search `from`
+    /// and stop after `to`, so a dated search at a million cases reads only its dates.
+    fn dated(&self, f: &CaseFilter) -> &[CaseRow] {
+        let mut rows = &self.rows[..];
+        if let Some(from) = &f.from {
+            let undated = rows.iter().take_while(|r| r.first_taken.is_none()).count();
+            rows = &rows[undated..];
+            let start = rows.partition_point(|r| r.first_taken.as_ref().is_some_and(|t| t < from));
+            rows = &rows[start..];
+        }
+        if let Some(to) = &f.to {
+            // Undated rows never match `to`; if they sort last, the cut may keep some rows
+            // past `to`, which `keep` drops, but never loses a dated row up to `to`.
+            let end = rows.partition_point(|r| {
+                r.first_taken
+                    .as_ref()
+                    .is_none_or(|t| &t[..t.len().min(10)] <= to.as_str())
+            });
+            rows = &rows[..end];
+        }
+        rows
     }
 }
 

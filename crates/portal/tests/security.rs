@@ -368,6 +368,18 @@ fn the_search_index_answers_as_the_catalogue_does() {
             limit: Some(20),
             ..Default::default()
         });
+        // Date windows (the index binary-searches them): one day, and from a day on.
+        let day = c.first_taken.as_ref().map(|t| t[..10].to_string());
+        filters.push(CaseFilter {
+            from: day.clone(),
+            to: day.clone(),
+            ..Default::default()
+        });
+        filters.push(CaseFilter {
+            from: day,
+            limit: Some(30),
+            ..Default::default()
+        });
     }
     let mut hits = 0;
     for f in &filters {
