@@ -251,3 +251,47 @@ fn several_portal_processes_share_one_postgresql() {
         assert_eq!(resp.status(), 200);
     }
 }
+
+/// Peak resident memory of a running process, sampled until it exits.
+fn peak_rss_mib(child: &mut std::process::Child) -> u64 {
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
+            if let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kb / 1024);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    peak
+}
+
+#[test]
+fn a_large_file_streams_to_s3_without_being_held_in_memory() {
+    let Some(pair) = services() else { return };
+    let tv = TestVault::on(Some(pair));
+    let drive = tempfile::tempdir().unwrap();
+    // 600 MiB, sparse: costs no disk here, but every byte is hashed, encrypted and sent.
+    let big = drive.path().join("video.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    let mut child = spawn(
+        &tv,
+        &["ingest", "--json", "--threads", "1"],
+        &[drive.path()],
+    );
+    let peak = peak_rss_mib(&mut child);
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    assert!(peak < 300, "ingest of a 600 MiB file peaked at {peak} MiB");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["new"], 1, "{v}");
+    let (ok, report) = tv.verify();
+    assert!(ok, "{report}");
+}

@@ -17,7 +17,9 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
         Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
         None if is_unavailable(e) => format!(
             "PostgreSQL is unreachable or dropped the connection: {}",
-            e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string())
+            e.source()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string())
         ),
         None => format!("PostgreSQL: {e}"),
     }

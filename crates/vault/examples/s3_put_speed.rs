@@ -42,7 +42,10 @@ fn main() {
             mb * 1.048576 / secs
         );
     }
-    println!("  S3 takes {:.2}x the time of the local disk", s3_runs / fs_runs);
+    println!(
+        "  S3 takes {:.2}x the time of the local disk",
+        s3_runs / fs_runs
+    );
 }
 
 fn runs(mut one: impl FnMut(&std::path::Path, usize) -> f64) -> f64 {

@@ -19,7 +19,7 @@
 //! The endpoint is `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (path-style addressing), else
 //! AWS itself for `AWS_REGION` (default `us-east-1`, virtual-host addressing).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -368,7 +368,7 @@ impl Inner {
         what: &str,
         key: &str,
         headers: &[(&str, &str)],
-        body: Option<&[u8]>,
+        body: Option<&Spool>,
         request: impl Fn() -> (&'static str, url::Url),
     ) -> Result<Reply> {
         let started = Instant::now();
@@ -402,7 +402,7 @@ impl Inner {
         method: &str,
         url: url::Url,
         headers: &[(&str, &str)],
-        body: Option<&[u8]>,
+        body: Option<&Spool>,
     ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let url = url.as_str();
         match method {
@@ -411,7 +411,15 @@ impl Inner {
                 for (k, v) in headers {
                     req = req.header(*k, *v);
                 }
-                req.send(body.unwrap_or_default())
+                match body {
+                    None => req.send(&[][..]),
+                    Some(Spool::Memory(bytes)) => req.send(&bytes[..]),
+                    Some(Spool::File(file)) => {
+                        // Every attempt sends the whole blob again.
+                        (&*file).seek(io::SeekFrom::Start(0))?;
+                        req.send(&*file)
+                    }
+                }
             }
             "DELETE" => self.agent.delete(url).call(),
             "HEAD" => self.agent.head(url).call(),
@@ -500,19 +508,66 @@ fn xml_field(text: &str, name: &str) -> Option<String> {
     Some(text[start..end].to_string())
 }
 
+/// Where a pending blob's ciphertext waits for its PUT: in memory while small, then in an
+/// anonymous temporary file (already unlinked, so nothing is left if we crash), so a
+/// multi-gigabyte original does not cost its size in memory.
+enum Spool {
+    Memory(Vec<u8>),
+    File(std::fs::File),
+}
+
+/// Blobs up to this size stay in memory.
+const SPOOL_IN_MEMORY: usize = 16 << 20;
+
+impl Spool {
+    fn len(&self) -> io::Result<u64> {
+        match self {
+            Spool::Memory(b) => Ok(b.len() as u64),
+            Spool::File(f) => Ok(f.metadata()?.len()),
+        }
+    }
+
+    /// Whether the blob stored under `key` holds exactly these bytes.
+    fn same_as(&self, stored: &[u8]) -> io::Result<bool> {
+        match self {
+            Spool::Memory(b) => Ok(b[..] == *stored),
+            Spool::File(f) => {
+                if f.metadata()?.len() != stored.len() as u64 {
+                    return Ok(false);
+                }
+                let mut mine = Vec::with_capacity(stored.len());
+                (&*f).seek(io::SeekFrom::Start(0))?;
+                (&*f).read_to_end(&mut mine)?;
+                Ok(mine == stored)
+            }
+        }
+    }
+}
+
 struct S3Pending {
-    buf: Vec<u8>,
+    spool: Spool,
     store: S3Store,
 }
 
 impl Write for S3Pending {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.len() as u64 + data.len() as u64 > MAX_BLOB {
+        if self.spool.len()? + data.len() as u64 > MAX_BLOB {
             return Err(io::Error::other(
                 "blob larger than 5 GiB, the most one S3 PUT can carry",
             ));
         }
-        self.buf.extend_from_slice(data);
+        match &mut self.spool {
+            Spool::Memory(buf) if buf.len() + data.len() <= SPOOL_IN_MEMORY => {
+                buf.extend_from_slice(data)
+            }
+            Spool::Memory(buf) => {
+                let mut file = tempfile::tempfile()?;
+                file.write_all(buf)?;
+                file.write_all(data)?;
+                self.spool = Spool::File(file);
+            }
+            Spool::File(file) => file.write_all(data)?,
+        }
         Ok(data.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -529,7 +584,7 @@ impl PendingBlob for S3Pending {
             "write",
             key,
             &[("if-none-match", "*")],
-            Some(&self.buf),
+            Some(&self.spool),
             || {
                 let mut action = inner.bucket.put_object(Some(&inner.credentials), &full);
                 // Signed, so no proxy can strip the condition.
@@ -539,12 +594,20 @@ impl PendingBlob for S3Pending {
         )?;
         match reply.status {
             412 | 409 => {
-                if reply.retried && store.get_bytes(key)?.as_deref() == Some(&self.buf[..]) {
-                    // Our earlier attempt landed; its answer was lost on the way back.
-                    Ok(Committed::New)
+                let ours = reply.retried
+                    && match store.get_bytes(key)? {
+                        Some(stored) => self
+                            .spool
+                            .same_as(&stored)
+                            .map_err(|e| inner.unreachable("write", key, e))?,
+                        None => false,
+                    };
+                // Ours: an earlier attempt landed and its answer was lost on the way back.
+                Ok(if ours {
+                    Committed::New
                 } else {
-                    Ok(Committed::AlreadyPresent)
-                }
+                    Committed::AlreadyPresent
+                })
             }
             _ => inner.expect_ok(reply, "write", key).map(|_| Committed::New),
         }
@@ -621,7 +684,7 @@ impl S3Reader {
 impl BlobStore for S3Store {
     fn create(&self) -> Result<Box<dyn PendingBlob>> {
         Ok(Box::new(S3Pending {
-            buf: Vec::new(),
+            spool: Spool::Memory(Vec::new()),
             store: self.clone(),
         }))
     }
