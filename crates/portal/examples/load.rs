@@ -16,9 +16,10 @@
 //! database itself (`INSERT … SELECT`), so a million-case catalogue takes a minute, not hours.
 //!
 //! With `--pg` (PostgreSQL at `ATHAR_TEST_PG`, as `source target/services/env` sets it) the
-//! portal's own tables (sessions, audit …, read on every request) live in PostgreSQL, and the
-//! same catalogue is also built in PostgreSQL (the catalogue's own DDL, translated) and timed:
-//! seeding, and reading every case as the portal's search index and the matcher load them.
+//! vault is made with its catalogue in a fresh PostgreSQL database (`athar init --catalog`),
+//! so the portal reads its catalogue and its own tables (sessions, audit …, read on every
+//! request) from PostgreSQL; seeding, and reading every case as the portal's search index and
+//! the matcher load them, are timed.
 //! The process's resident memory is printed after each in-memory index is built.
 //!
 //! Everything runs on this machine, against loopback only, for a bounded time.
@@ -32,7 +33,7 @@ use athar_catalog::matching::eval;
 use athar_catalog::{Photos, Records};
 use athar_portal::store::{self, Role};
 use athar_portal::{auth, App, Options};
-use athar_sql::{Db, Value};
+use athar_sql::Db;
 use athar_vault::{InitOptions, SecretString, Vault};
 
 /// Counts live heap bytes, to measure what the in-memory indexes hold.
@@ -79,6 +80,16 @@ fn main() {
     let root = dir.path().join("vault");
     let pass = SecretString::from("load benchmark".to_string());
 
+    // With --pg the vault's catalogue, and so the portal's tables, live in a fresh database.
+    let database = pg_url.as_ref().map(|url| {
+        let name = format!("bench_load_{}", std::process::id());
+        Db::connect_postgres(url, "public")
+            .unwrap()
+            .batch(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = url.rsplit_once('/').expect("postgres://…/DB");
+        (format!("{base}/{name}"), name)
+    });
     let t = Instant::now();
     let synthetic = eval::synthetic(cases.min(FROM_EVENTS), 11);
     let mut vault = Vault::init(
@@ -86,6 +97,7 @@ fn main() {
         &pass,
         &InitOptions {
             scrypt_log_n: 10,
+            catalog: database.as_ref().map(|(url, _)| url.clone()),
             ..Default::default()
         },
     )
@@ -101,11 +113,7 @@ fn main() {
         cases.min(FROM_EVENTS),
         t.elapsed().as_secs_f64()
     );
-    let mut options = Options::default();
-    if let Some(url) = &pg_url {
-        options.database = Some(url.clone());
-        options.database_schema = format!("bench_portal_{}", std::process::id());
-    }
+    let options = Options::default();
     let t = Instant::now();
     let app = Arc::new(App::open(&root, &pass, options.clone()).unwrap());
     let n_cases = app.catalogs.get().stats().unwrap();
@@ -116,27 +124,22 @@ fn main() {
     );
     if cases > FROM_EVENTS {
         let t = Instant::now();
-        let cat = Db::open_sqlite(&root.join(athar_portal::app::CATALOG_FILE), &cat_key).unwrap();
+        let (engine, cat) = match &database {
+            Some((url, _)) => (
+                "PostgreSQL",
+                Db::connect_postgres(url, athar_catalog::PG_SCHEMA).unwrap(),
+            ),
+            None => (
+                "SQLite",
+                Db::open_sqlite(&root.join(athar_portal::app::CATALOG_FILE), &cat_key).unwrap(),
+            ),
+        };
         let n = replicate(&cat, cases).unwrap();
         println!(
-            "catalogue (SQLite): grown to {n} cases by copying rows in {:.1} s",
+            "catalogue ({engine}): grown to {n} cases by copying rows in {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        if let Some(url) = &pg_url {
-            let schema = format!("bench_catalog_{}", std::process::id());
-            let t = Instant::now();
-            let pgdb = Db::connect_postgres(url, &schema).unwrap();
-            copy_to_postgres(&cat, &pgdb).unwrap();
-            let n = replicate(&pgdb, cases).unwrap();
-            println!(
-                "catalogue (PostgreSQL, schema {schema}): {n} cases seeded in {:.1} s",
-                t.elapsed().as_secs_f64()
-            );
-            time_index_reads("PostgreSQL", &pgdb);
-            pgdb.batch(&format!("DROP SCHEMA {schema} CASCADE"))
-                .unwrap();
-        }
-        time_index_reads("SQLite", &cat);
+        time_index_reads(engine, &cat);
     }
     println!("resident memory after opening: {} MiB", rss_mib());
 
@@ -313,9 +316,11 @@ fn main() {
         Duration::from_secs(seconds),
     );
     println!("  {n} requests, {errors} errors: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
-    if let Some(url) = &pg_url {
-        let db = Db::connect_postgres(url, &options.database_schema).unwrap();
-        db.batch(&format!("DROP SCHEMA {} CASCADE", options.database_schema))
+    drop(app);
+    if let (Some(url), Some((_, name))) = (&pg_url, &database) {
+        let admin = Db::connect_postgres(url, "public").unwrap();
+        admin
+            .batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .unwrap();
     }
 }
@@ -361,36 +366,6 @@ fn replicate(db: &Db, target: usize) -> athar_sql::Result<usize> {
     }
     db.batch("DROP TABLE base_cases; DROP TABLE base_obs")?;
     Ok(have)
-}
-
-/// Create the catalogue's case tables in PostgreSQL from the catalogue's own DDL (as SQLite
-/// stored it) and copy their rows, 500 to a statement.
-fn copy_to_postgres(sqlite: &Db, pg: &Db) -> athar_sql::Result<()> {
-    let ddl: Vec<String> = sqlite.query(
-        "SELECT sql FROM sqlite_master WHERE tbl_name IN ('cases', 'case_observations', 'case_photos')
-         AND sql IS NOT NULL ORDER BY type DESC",
-        &[],
-        |r| r.get(0),
-    )?;
-    pg.batch(&ddl.join(";\n"))?;
-    for (table, cols) in [("cases", CASE_COLS), ("case_observations", OBS_COLS)] {
-        let rows = sqlite.rows(&format!("SELECT {cols} FROM {table}"), &[])?;
-        let width = cols.split(',').count();
-        for chunk in rows.chunks(500) {
-            let one = format!("({})", vec!["?"; width].join(","));
-            let sql = format!(
-                "INSERT INTO {table} ({cols}) VALUES {}",
-                vec![one; chunk.len()].join(",")
-            );
-            let values: Vec<&Value> = chunk.iter().flat_map(|r| r.values()).collect();
-            let params: Vec<&dyn athar_sql::ToValue> = values
-                .iter()
-                .map(|v| v as &dyn athar_sql::ToValue)
-                .collect();
-            pg.execute(&sql, &params)?;
-        }
-    }
-    Ok(())
 }
 
 /// Time the two full reads the portal makes when its in-memory indexes are (re)built: every
