@@ -37,6 +37,9 @@ pub fn schema(sql: &str) -> String {
         s = replace_word(&s, "INTEGER", "BIGINT");
         s = replace_word(&s, "REAL", "DOUBLE PRECISION");
         s = replace_word(&s, "BLOB", "BYTEA");
+        // SQLite compares text byte by byte; so must PostgreSQL, whatever the cluster's
+        // locale, or the two would sort and compare differently.
+        s = replace_word(&s, "TEXT", "TEXT COLLATE \"C\"");
         out.push_str(&s);
         out.push_str(";\n");
     }
@@ -153,7 +156,7 @@ mod tests {
         assert_eq!(
             pg,
             "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, b BYTEA, r DOUBLE PRECISION, \
-             interval_s BIGINT, note TEXT DEFAULT 'INTEGER') ;\n"
+             interval_s BIGINT, note TEXT COLLATE \"C\" DEFAULT 'INTEGER') ;\n"
         );
     }
 }

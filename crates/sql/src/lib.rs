@@ -75,7 +75,8 @@ pub struct Db {
 
 enum Inner {
     Sqlite(rusqlite::Connection),
-    Postgres(pg::Client),
+    // Boxed: the client with its statement cache is much larger than a SQLite handle.
+    Postgres(Box<pg::Client>),
 }
 
 impl Db {
@@ -114,7 +115,7 @@ impl Db {
     /// environment (`PGPASSWORD`) or `~/.pgpass`, never from a command line.
     pub fn connect_postgres(url: &str, schema: &str) -> Result<Db> {
         Ok(Db {
-            inner: Inner::Postgres(pg::Client::connect(url, schema)?),
+            inner: Inner::Postgres(Box::new(pg::Client::connect(url, schema)?)),
         })
     }
 

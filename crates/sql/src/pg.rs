@@ -88,7 +88,11 @@ impl Client {
             let schema = &self.schema;
             // Two processes may create the schema at once; the loser's error is harmless.
             if let Err(e) = client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")) {
-                if e.code() != Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+                let raced = [
+                    &postgres::error::SqlState::UNIQUE_VIOLATION,
+                    &postgres::error::SqlState::DUPLICATE_SCHEMA,
+                ];
+                if !e.code().is_some_and(|c| raced.contains(&c)) {
                     return Err(e.into());
                 }
             }
