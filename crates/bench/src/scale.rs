@@ -140,9 +140,10 @@ fn ingest(
     }
     let mut database = None;
     if backend == Backend::S3Postgres {
-        admin.batch(&format!(
-            "DROP DATABASE IF EXISTS {unique}; CREATE DATABASE {unique}"
-        ))?;
+        // One statement per call: PostgreSQL runs a multi-statement batch as one transaction,
+        // which these refuse.
+        admin.batch(&format!("DROP DATABASE IF EXISTS {unique}"))?;
+        admin.batch(&format!("CREATE DATABASE {unique}"))?;
         let (base, _) = args.pg.rsplit_once('/').context("postgres://…/DB")?;
         init.arg("--catalog").arg(format!("{base}/{unique}"));
         database = Some(unique.clone());

@@ -195,14 +195,17 @@ fn ingest_is_idempotent_and_copies_are_recorded_once_each() {
         .as_str()
         .unwrap()
         .ends_with("other name.jpg"));
-    assert_eq!(
-        std::fs::read_dir(tv.vault.join("objects"))
-            .unwrap()
-            .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
-            .sum::<usize>(),
-        20,
-        "stored once"
-    );
+    // On the embedded backend, count the stored blobs themselves.
+    if scale_out().is_none() {
+        assert_eq!(
+            std::fs::read_dir(tv.vault.join("objects"))
+                .unwrap()
+                .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+                .sum::<usize>(),
+            20,
+            "stored once"
+        );
+    }
 }
 
 #[test]
@@ -286,6 +289,9 @@ fn a_second_writer_gets_a_clear_busy_message() {
 
 #[test]
 fn objects_decrypt_with_the_stock_age_tool() {
+    if !embedded_only("objects_decrypt_with_the_stock_age_tool: reads the blob files") {
+        return;
+    }
     let tv = TestVault::new();
     let src = tv.dir.path().join("in");
     std::fs::create_dir_all(&src).unwrap();

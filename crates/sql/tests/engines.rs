@@ -111,3 +111,16 @@ fn the_same_sql_gives_the_same_answers_on_both_engines() {
         }
     }
 }
+
+#[test]
+fn databases_are_created_and_dropped_one_statement_at_a_time() {
+    let Ok(url) = std::env::var("ATHAR_TEST_PG") else {
+        eprintln!("ATHAR_TEST_PG is not set: PostgreSQL not tested here");
+        return;
+    };
+    let admin = Db::connect_postgres(&url, "public").unwrap();
+    let name = format!("sqltest_db_{}", std::process::id());
+    admin.batch(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.batch(&format!("CREATE DATABASE {name}")).unwrap();
+    admin.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+}
