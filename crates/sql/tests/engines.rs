@@ -120,7 +120,11 @@ fn databases_are_created_and_dropped_one_statement_at_a_time() {
     };
     let admin = Db::connect_postgres(&url, "public").unwrap();
     let name = format!("sqltest_db_{}", std::process::id());
-    admin.batch(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin
+        .batch(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
     admin.batch(&format!("CREATE DATABASE {name}")).unwrap();
-    admin.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    admin
+        .batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
 }
