@@ -417,7 +417,7 @@ impl Inner {
                     Some(Spool::File(file)) => {
                         // Every attempt sends the whole blob again.
                         (&*file).seek(io::SeekFrom::Start(0))?;
-                        req.send(&*file)
+                        req.send(file)
                     }
                 }
             }
