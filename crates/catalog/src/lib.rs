@@ -27,7 +27,7 @@ pub use records::{
     open_contact, record_digest, record_event, seal_contact, search_records, MissingPerson,
     PersonNames, RecordChange, Records, SealedContact, Sex,
 };
-pub use sql::{Location, SqlCatalog, PG_SCHEMA};
+pub use sql::{Location, SqlCatalog, CATALOG_FILE, PG_SCHEMA};
 
 use athar_vault::SignedEvent;
 

@@ -29,6 +29,9 @@ CREATE INDEX IF NOT EXISTS sightings_file ON sightings(path, size, mtime);
 CREATE INDEX IF NOT EXISTS sightings_sha ON sightings(sha256, seq);
 "#;
 
+/// The catalogue's file in a vault directory, on the embedded backend.
+pub const CATALOG_FILE: &str = "catalog.db";
+
 /// The PostgreSQL schema the catalogue lives in unless told otherwise.
 pub const PG_SCHEMA: &str = "athar_catalog";
 
@@ -51,6 +54,15 @@ pub enum Location {
 }
 
 impl Location {
+    /// Where the vault's configuration puts its catalogue: the PostgreSQL database it names,
+    /// or [`CATALOG_FILE`] in the vault directory.
+    pub fn of_vault(vault: &athar_vault::Vault) -> Location {
+        match &vault.config().catalog {
+            Some(url) => Location::postgres(url),
+            None => Location::Sqlite(vault.root().join(CATALOG_FILE)),
+        }
+    }
+
     /// The default schema ([`PG_SCHEMA`]) of the PostgreSQL database at `url`.
     pub fn postgres(url: &str) -> Location {
         Location::Postgres {

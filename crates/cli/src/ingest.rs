@@ -123,7 +123,7 @@ pub fn ingest(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
     let objects = session.vault.objects();
-    let checker = open_catalog(session.vault.root(), &session.vault)?;
+    let checker = open_catalog(&session.vault)?;
     let stop = AtomicBool::new(false);
     let bar = crate::output::byte_bar(show_progress, "ingesting");
     let custodian = session.vault.config().custodian.clone();

@@ -522,7 +522,7 @@ pub fn import_into(
         ));
         // A second connection answers "did the vault hold this object already?" while the
         // import borrows the vault.
-        let checker = crate::session::open_catalog(session.vault.root(), &session.vault)?;
+        let checker = crate::session::open_catalog(&session.vault)?;
         let held = |sha: &str| checker.object(sha).ok().flatten().is_some();
         let opts = ImportOptions {
             threads,

@@ -1,37 +1,22 @@
 //! Opening a vault with its catalogue, caught up with the log.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use athar_catalog::{catch_up, Catalog, Location, SqlCatalog};
+use athar_catalog::{catch_up, Catalog, Location, SqlCatalog, CATALOG_FILE};
 use athar_vault::{Access, InitOptions, Vault};
 
 use crate::{passphrase, PassArgs};
-
-pub const CATALOG_FILE: &str = "catalog.db";
 
 pub struct Session {
     pub vault: Vault,
     pub catalog: SqlCatalog,
 }
 
-pub fn catalog_path(vault: &Path) -> PathBuf {
-    vault.join(CATALOG_FILE)
-}
-
-/// Where a vault's catalogue lives: the PostgreSQL database its configuration names, or
-/// `catalog.db` in its directory.
-pub fn catalog_location(root: &Path, vault: &Vault) -> Location {
-    match &vault.config().catalog {
-        Some(url) => Location::postgres(url),
-        None => Location::Sqlite(catalog_path(root)),
-    }
-}
-
 /// Open (creating if needed) a vault's catalogue, without catching it up.
-pub fn open_catalog(root: &Path, vault: &Vault) -> Result<SqlCatalog> {
-    let location = catalog_location(root, vault);
+pub fn open_catalog(vault: &Vault) -> Result<SqlCatalog> {
+    let location = Location::of_vault(vault);
     SqlCatalog::open(&location, &vault.catalog_key()).with_context(|| match &location {
         Location::Sqlite(p) => format!("opening the catalogue {}", p.display()),
         Location::Postgres { url, .. } => format!("opening the catalogue in PostgreSQL at {url}"),
@@ -51,7 +36,7 @@ impl Session {
     ) -> Result<Session> {
         let vault = Vault::open(root, passphrase, access)
             .with_context(|| format!("opening the vault {}", root.display()))?;
-        let mut catalog = open_catalog(root, &vault)?;
+        let mut catalog = open_catalog(&vault)?;
         catch_up(&mut catalog, &vault)?;
         Ok(Session { vault, catalog })
     }
@@ -68,7 +53,7 @@ pub struct InitArgs {
 
 pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
     if let Some(url) = &args.catalog {
-        check_catalog_url(url)?;
+        athar_vault::vault::check_catalog_url(url)?;
         // Before anything is created: an unreachable or already used database stops here.
         let existing = SqlCatalog::connect_postgres(url)
             .with_context(|| format!("connecting to PostgreSQL at {url}"))?;
@@ -88,7 +73,7 @@ pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
         catalog: args.catalog,
     };
     let vault = Vault::init(root, &passphrase, &opts)?;
-    open_catalog(root, &vault)?;
+    open_catalog(&vault)?;
     let c = vault.config();
     println!("created vault {}", root.display());
     println!("  custodian   {}", c.custodian);
@@ -108,7 +93,7 @@ pub fn init(root: &Path, args: InitArgs, pass: &PassArgs) -> Result<ExitCode> {
 pub fn rebuild(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let passphrase = passphrase::get(pass)?;
     let vault = Vault::open(root, &passphrase, Access::Write)?;
-    let catalog = athar_catalog::rebuild(&vault, &catalog_location(root, &vault))?;
+    let catalog = athar_catalog::rebuild(&vault, &Location::of_vault(&vault))?;
     let (objects, bytes) = athar_catalog::Catalog::totals(&catalog)?;
     let records = athar_catalog::Records::all_records(&catalog)?.len();
     let aside = root.join(format!("{CATALOG_FILE}.unreadable"));
@@ -133,29 +118,4 @@ pub fn dump(root: &Path, pass: &PassArgs) -> Result<ExitCode> {
     let session = Session::open(root, pass, Access::Read)?;
     print!("{}", athar_catalog::Catalog::dump(&session.catalog)?);
     Ok(ExitCode::SUCCESS)
-}
-
-/// A catalogue URL must not carry a password: it would be stored in vault.json and shown
-/// by `ps`. PostgreSQL's own PGPASSWORD and ~/.pgpass exist for that.
-fn check_catalog_url(url: &str) -> Result<()> {
-    let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    else {
-        anyhow::bail!(
-            "--catalog takes a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE (got {url})"
-        );
-    };
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let has_password = authority
-        .rsplit_once('@')
-        .is_some_and(|(user, _)| user.contains(':'))
-        || url.contains("password=");
-    if has_password {
-        anyhow::bail!(
-            "--catalog must not contain a password; put it in PGPASSWORD or ~/.pgpass and \
-             give postgres://USER@HOST:PORT/DATABASE"
-        );
-    }
-    Ok(())
 }

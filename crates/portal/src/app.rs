@@ -25,7 +25,7 @@ use athar_vault::{Access, EventDraft, SecretString, SignedEvent, Vault, VaultErr
 use crate::i18n::I18n;
 use crate::{store, PortalError, Result};
 
-pub const CATALOG_FILE: &str = "catalog.db";
+pub use athar_catalog::CATALOG_FILE;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -230,10 +230,7 @@ impl App {
         let cat_key = vault.catalog_key();
         // A vault whose catalogue is in PostgreSQL keeps the portal's tables there too, so
         // that several `athar serve` processes share accounts, sessions and the audit trail.
-        let location = match &vault.config().catalog {
-            Some(url) => Location::postgres(url),
-            None => Location::Sqlite(root.join(CATALOG_FILE)),
-        };
+        let location = Location::of_vault(&vault);
         let database = options
             .database
             .clone()
