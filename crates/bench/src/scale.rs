@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::collection;
 use crate::contenders::{settle, Env};
-use crate::measure::{mb_per_s, run_child, Measured, Samples};
+use crate::measure::{run_child, Measured};
+use crate::{interleave, Contender, Say};
 
 #[derive(Args)]
 pub struct ScaleArgs {
@@ -53,68 +54,42 @@ impl Backend {
 }
 
 pub fn run(args: ScaleArgs) -> Result<()> {
-    if args.runs == 0 {
-        bail!("--runs must be at least 1");
-    }
-    let athar = match args.athar.clone() {
-        Some(p) => p,
-        None => std::env::current_exe()?
-            .parent()
-            .context("no directory for this program")?
-            .join("athar"),
-    };
-    let work = args
-        .work
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("athar-bench"));
-    std::fs::create_dir_all(&work)?;
-    let work = std::path::absolute(&work)?;
-    let scratch = work.join("scratch-scale");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)?;
-    }
-    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch)?;
+    let (env, work) = crate::setup(
+        args.runs,
+        args.athar.clone(),
+        args.work.clone(),
+        "scratch-scale",
+    )?;
     let c = collection::ensure(&work, args.photos)?;
     collection::warm(&c.files)?;
     println!(
-        "collection: {} photos, {:.1} MB; S3 {} , PostgreSQL {}",
+        "collection: {} photos, {:.1} MB; S3 {}, PostgreSQL {}",
         c.photos(),
         c.bytes as f64 / 1e6,
         args.s3,
         args.pg
     );
     let admin = athar_sql::Db::connect_postgres(&args.pg, "public")?;
-    let list = [Backend::Local, Backend::S3Sqlite, Backend::S3Postgres];
-    let mut samples = vec![Samples::default(); list.len()];
-    for r in 0..args.runs {
-        for k in 0..list.len() {
-            let i = (k + r) % list.len();
-            let b = list[i];
-            let m = ingest(&env, &c, &args, &admin, b, &format!("{r}-{i}"))?;
-            println!(
-                "run {}: {}: {:.2} s, {:.1} MB/s, {:.0} photos/s",
-                r + 1,
-                b.name(),
-                m.time.as_secs_f64(),
-                mb_per_s(c.bytes, m.time),
-                c.photos() as f64 / m.time.as_secs_f64()
-            );
-            samples[i].push(&m);
-        }
-    }
+    let list = [Backend::Local, Backend::S3Sqlite, Backend::S3Postgres]
+        .map(|b| Contender::new(b, "athar", b.name(), "all"))
+        .into_iter()
+        .collect();
+    let rows = interleave(&Say(false), list, args.runs, c.bytes, |b, tag| {
+        ingest(&env, &c, &args, &admin, b, tag)
+    })?;
     println!();
     println!("| backend | median s | MB/s | photos/s | time / default |");
     println!("|---|---|---|---|---|");
-    let base = samples[0].median_secs();
-    for (b, s) in list.iter().zip(&samples) {
-        let secs = s.median_secs().unwrap_or(f64::NAN);
+    let base = rows[0].samples.median_secs().unwrap_or(f64::NAN);
+    for row in &rows {
+        let secs = row.samples.median_secs().unwrap_or(f64::NAN);
         println!(
             "| {} | {:.2} | {:.1} | {:.0} | {:.2}× |",
-            b.name(),
+            row.name,
             secs,
             c.bytes as f64 / 1e6 / secs,
             c.photos() as f64 / secs,
-            secs / base.unwrap_or(f64::NAN)
+            secs / base
         );
     }
     Ok(())
@@ -129,11 +104,11 @@ fn ingest(
     backend: Backend,
     tag: &str,
 ) -> Result<Measured> {
-    let vault = env.scratch.join(format!("vault-{tag}"));
+    let vault = env.scratch.join(format!("vault-{}-{tag}", backend as u8));
     env.clean(&vault)?;
     let mut init = env.athar_cmd();
     init.arg("init").arg(&vault).arg("--scrypt-log-n=10");
-    let unique = format!("bench_{}_{}", std::process::id(), tag.replace('-', "_"));
+    let unique = format!("bench_{}_{}_{tag}", std::process::id(), backend as u8);
     if backend != Backend::Local {
         init.arg("--objects")
             .arg(format!("{}/{unique}", args.s3.trim_end_matches('/')));
