@@ -68,17 +68,6 @@ fn make_drive(root: &Path, seed: u64, count: u64) -> BTreeMap<PathBuf, String> {
     files
 }
 
-fn command(tv: &TestVault, sub: &str, paths: &[&Path]) -> Command {
-    let mut cmd = athar_cmd();
-    cmd.env("ATHAR_PASSPHRASE_FILE", &tv.pass)
-        .arg(sub)
-        .arg(&tv.vault)
-        .args(paths)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
 /// Run `sub` and kill `server` after `delay` (part-way through, as measured on an
 /// uninterrupted run), then bring the server back. Returns the interrupted run's output.
 fn interrupt(
@@ -88,7 +77,13 @@ fn interrupt(
     server: Server,
     delay: Duration,
 ) -> std::process::Output {
-    let child = command(tv, sub, paths).spawn().unwrap();
+    let child = tv
+        .command(sub, &[])
+        .args(paths)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(delay);
     server.kill();
     let out = child.wait_with_output().unwrap();
@@ -138,7 +133,11 @@ fn ingest_survives(server: Server) {
 
     let rehearsal = TestVault::on(Some(pair.clone()));
     let delay = part_way(timed(|| {
-        command(&rehearsal, "ingest", &[&drive]).output().unwrap()
+        rehearsal
+            .command("ingest", &[])
+            .arg(&drive)
+            .output()
+            .unwrap()
     }));
     let out = interrupt(&tv, "ingest", &[&drive], server, delay);
     eprintln!("{server:?} killed during ingest: {}", text(&out));
@@ -153,7 +152,7 @@ fn ingest_survives(server: Server) {
     );
     // Whatever the interrupted run logged is still there after the restart.
     let logged_before: Vec<serde_json::Value> = tv.log(&[]);
-    let again = command(&tv, "ingest", &[&drive]).output().unwrap();
+    let again = tv.command("ingest", &[]).arg(&drive).output().unwrap();
     assert_ok(&again);
     let after = tv.log(&[]);
     for ev in &logged_before {
@@ -189,7 +188,11 @@ fn import_survives(server: Server) {
     assert_ok(&pack(&src, &[&drive], &bundle, &[]));
 
     let delay = part_way(timed(|| {
-        command(&rehearsal, "import", &[&bundle]).output().unwrap()
+        rehearsal
+            .command("import", &[])
+            .arg(&bundle)
+            .output()
+            .unwrap()
     }));
     let out = interrupt(&tv, "import", &[&bundle], server, delay);
     eprintln!("{server:?} killed during import: {}", text(&out));
@@ -197,7 +200,7 @@ fn import_survives(server: Server) {
         !out.status.success(),
         "the import finished before {server:?} was killed; the test needs a longer run"
     );
-    let again = command(&tv, "import", &[&bundle]).output().unwrap();
+    let again = tv.command("import", &[]).arg(&bundle).output().unwrap();
     assert_ok(&again);
     let transfers = tv
         .log(&[])

@@ -8,7 +8,7 @@ mod route_util;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 use route_util::*;
@@ -28,15 +28,12 @@ fn make_drive(root: &Path, seed: u64, count: u64) -> BTreeMap<PathBuf, String> {
 }
 
 fn spawn(tv: &TestVault, args: &[&str], paths: &[&Path]) -> std::process::Child {
-    let mut cmd: Command = athar_cmd();
-    cmd.env("ATHAR_PASSPHRASE_FILE", &tv.pass)
-        .arg(args[0])
-        .arg(&tv.vault)
-        .args(&args[1..])
+    tv.command(args[0], &args[1..])
         .args(paths)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// The log, checked to be one unbroken run of sequence numbers with no event twice.
@@ -188,10 +185,8 @@ impl Drop for Server {
 /// Start `athar serve` on a free port; returns once it listens.
 fn serve(tv: &TestVault) -> Server {
     use std::io::BufRead;
-    let mut child = athar_cmd()
-        .env("ATHAR_PASSPHRASE_FILE", &tv.pass)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg(&tv.vault)
+    let mut child = tv
+        .command("serve", &["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

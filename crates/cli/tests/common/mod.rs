@@ -175,22 +175,28 @@ impl TestVault {
         }
     }
 
-    /// `athar SUB VAULT extra...`.
-    pub fn run(&self, sub: &str, extra: &[&str]) -> Output {
+    /// `athar SUB VAULT extra...`, ready to run or spawn.
+    pub fn command(&self, sub: &str, extra: &[&str]) -> Command {
         let mut cmd = athar_cmd();
         cmd.env("ATHAR_PASSPHRASE_FILE", &self.pass);
         for word in sub.split(' ') {
             cmd.arg(word);
         }
         cmd.arg(&self.vault).args(extra);
-        cmd.output().unwrap()
+        cmd
+    }
+
+    /// `athar SUB VAULT extra...`, run to completion.
+    pub fn run(&self, sub: &str, extra: &[&str]) -> Output {
+        self.command(sub, extra).output().unwrap()
     }
 
     pub fn ingest(&self, paths: &[&Path], extra: &[&str]) -> Output {
-        let mut cmd = athar_cmd();
-        cmd.env("ATHAR_PASSPHRASE_FILE", &self.pass);
-        cmd.arg("ingest").arg(&self.vault).args(paths).args(extra);
-        cmd.output().unwrap()
+        self.command("ingest", &[])
+            .args(paths)
+            .args(extra)
+            .output()
+            .unwrap()
     }
 
     /// Generate a synthetic collection into `DIR/collection` and ingest its photo folders
