@@ -19,4 +19,6 @@ pub use error::{Result, VaultError};
 pub use event::{kind, Event, EventDraft, SignedEvent};
 pub use s3::{S3Store, S3Url};
 pub use store::{BlobStore, Committed};
-pub use vault::{now_rfc3339, parse_sha256, Access, InitOptions, Objects, Vault, VaultConfig};
+pub use vault::{
+    now_rfc3339, parse_sha256, Access, InitOptions, Objects, Reader, Vault, VaultConfig,
+};

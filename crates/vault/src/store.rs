@@ -124,15 +124,50 @@ impl PendingBlob for FsPending {
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(io_at(parent))?;
         }
-        // link(2) fails if the target exists: no blob is ever overwritten.
-        let outcome = match fs::hard_link(&self.tmp_path, &target) {
-            Ok(()) => Committed::New,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Committed::AlreadyPresent,
-            Err(e) => return Err(io_at(&target)(e)),
-        };
-        let _ = fs::remove_file(&self.tmp_path);
-        Ok(outcome)
+        match move_no_replace(&self.tmp_path, &target) {
+            Ok(()) => Ok(Committed::New),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(&self.tmp_path);
+                Ok(Committed::AlreadyPresent)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&self.tmp_path);
+                Err(io_at(&target)(e))
+            }
+        }
     }
+}
+
+/// Move `from` to `to` unless `to` exists (then `AlreadyExists`): no blob is ever
+/// overwritten. One renameat2(RENAME_NOREPLACE) on Linux; link(2) then unlink elsewhere, or
+/// where the filesystem does not support the flag.
+fn move_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
+        let (f, t) = (c(from)?, c(to)?);
+        // SAFETY: both are valid NUL-terminated paths that outlive the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    fs::hard_link(from, to)?;
+    let _ = fs::remove_file(from);
+    Ok(())
 }
 
 impl Drop for FsPending {

@@ -222,17 +222,15 @@ impl Vault {
 
     /// A reader of an object's original bytes.
     pub fn open_object(&self, sha256_hex: &str) -> Result<impl Read + '_> {
-        let sha = parse_sha256(sha256_hex)?;
-        let key = self.object_key(&sha);
-        if !self.store.exists(&key)? {
-            return Err(VaultError::NoSuchObject(sha256_hex.to_string()));
+        open_object(&self.objects, &self.secrets.identity, sha256_hex)
+    }
+
+    /// A handle for reading objects from several threads while this `Vault` appends events.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            objects: self.objects.clone(),
+            identity: Arc::new(self.secrets.identity.clone()),
         }
-        let reader = self.store.open(&key)?;
-        envelope::open(
-            reader,
-            &self.secrets.identity,
-            &format!("object {sha256_hex}"),
-        )
     }
 
     /// Sign and durably log a batch of events. Objects they name are made durable first, so a
@@ -479,6 +477,34 @@ impl Objects {
     pub fn has(&self, sha256: &[u8; 32]) -> Result<bool> {
         self.store.exists(&self.key(sha256))
     }
+}
+
+/// Decrypts objects; cheap to clone and safe to share between threads.
+#[derive(Clone)]
+pub struct Reader {
+    objects: Objects,
+    identity: Arc<age::x25519::Identity>,
+}
+
+impl Reader {
+    /// A decrypting reader of the object with this SHA-256 (hex), as [`Vault::open_object`].
+    pub fn open(&self, sha256_hex: &str) -> Result<impl Read + '_> {
+        open_object(&self.objects, &self.identity, sha256_hex)
+    }
+}
+
+fn open_object<'a>(
+    objects: &Objects,
+    identity: &'a age::x25519::Identity,
+    sha256_hex: &str,
+) -> Result<impl Read + 'a> {
+    let sha = parse_sha256(sha256_hex)?;
+    let key = objects.key(&sha);
+    if !objects.store.exists(&key)? {
+        return Err(VaultError::NoSuchObject(sha256_hex.to_string()));
+    }
+    let reader = objects.store.open(&key)?;
+    envelope::open(reader, identity, &format!("object {sha256_hex}"))
 }
 
 /// How often `append` chains onto another writer's segment before giving up: with a handful
