@@ -270,6 +270,18 @@ pub struct Pending {
     pub size: u64,
     pub media_type: String,
     pub source_path: Option<String>,
+    /// Sequence number of the event that first named it.
+    pub first_seq: i64,
+}
+
+impl Pending {
+    /// The `after` that starts [`Photos::pending_analysis`] at the beginning.
+    pub const START: (i64, String) = (-1, String::new());
+
+    /// The `after` that continues [`Photos::pending_analysis`] past this one.
+    pub fn cursor(&self) -> (i64, String) {
+        (self.first_seq, self.sha256.clone())
+    }
 }
 
 const PHOTO_COLUMNS: &str = "p.sha256, p.source_path, p.serial, p.make || ' ' || p.model, p.taken, p.subsec,
@@ -341,7 +353,11 @@ pub struct Stats {
 /// SQL engine can stand behind it.
 pub trait Photos {
     /// Image originals that no "metadata extraction" event covers yet.
-    fn pending_analysis(&self, limit: usize) -> Result<Vec<Pending>>;
+    /// Up to `limit` originals not yet analysed, in the order they entered the vault,
+    /// starting after `after` (the `(first_seq, sha256)` of the last one a caller has in
+    /// hand; `Pending::START` at first), so a long run pages through an index instead of
+    /// rescanning what it has done.
+    fn pending_analysis(&self, after: &(i64, String), limit: usize) -> Result<Vec<Pending>>;
     fn photo(&self, sha256: &str) -> Result<Option<PhotoRow>>;
     /// Every analysed original, in camera and time order.
     fn photos(&self) -> Result<Vec<PhotoRow>>;
@@ -407,22 +423,25 @@ impl Photos for SqlCatalog {
         })
     }
 
-    fn pending_analysis(&self, limit: usize) -> Result<Vec<Pending>> {
+    fn pending_analysis(&self, after: &(i64, String), limit: usize) -> Result<Vec<Pending>> {
         Ok(self.db().query(
             "SELECT o.sha256, o.size, o.media_type,
-                (SELECT s.source_path FROM sightings s WHERE s.sha256 = o.sha256 ORDER BY s.seq LIMIT 1)
+                (SELECT s.source_path FROM sightings s WHERE s.sha256 = o.sha256 ORDER BY s.seq LIMIT 1),
+                o.first_seq
              FROM objects o
-             WHERE o.media_type LIKE 'image/%'
-               AND o.sha256 NOT IN (SELECT sha256 FROM photos)
-               AND o.sha256 NOT IN (SELECT sha256 FROM derivatives)
-             ORDER BY o.first_seq LIMIT ?1",
-            &[&(limit as i64)],
+             WHERE (o.first_seq, o.sha256) > (?1, ?2)
+               AND o.media_type LIKE 'image/%'
+               AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = o.sha256)
+               AND NOT EXISTS (SELECT 1 FROM derivatives d WHERE d.sha256 = o.sha256)
+             ORDER BY o.first_seq, o.sha256 LIMIT ?3",
+            &[&after.0, &after.1, &(limit as i64)],
             |r| {
                 Ok(Pending {
                     sha256: r.get(0)?,
                     size: r.get::<i64>(1)? as u64,
                     media_type: r.get(2)?,
                     source_path: r.get(3)?,
+                    first_seq: r.get(4)?,
                 })
             },
         )?)

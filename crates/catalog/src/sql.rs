@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS event_objects (
 CREATE TABLE IF NOT EXISTS objects (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, media_type TEXT NOT NULL,
     first_seq INTEGER NOT NULL, first_time TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS objects_first_seq ON objects(first_seq, sha256);
 CREATE TABLE IF NOT EXISTS sightings (
     seq INTEGER NOT NULL, sha256 TEXT NOT NULL, path BLOB NOT NULL, source_path TEXT NOT NULL,
     size INTEGER NOT NULL, mtime TEXT, PRIMARY KEY (seq, sha256)) WITHOUT ROWID;

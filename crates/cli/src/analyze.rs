@@ -7,7 +7,7 @@
 //! that name them; an interrupted run leaves at most harmless unlogged objects, which the
 //! re-run stores again under the same name (encoding is deterministic).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -208,18 +208,13 @@ fn pipeline(
     let mut results: HashMap<usize, Result<Vec<EventDraft>>> = HashMap::new();
     // The batch the workers are on: its first index and its photos.
     let mut queued: Option<(usize, Vec<Pending>)> = None;
+    // The queued batch is not catalogued yet: page on past it, not from the start.
+    let mut after = Pending::START;
     loop {
-        // The queued batch is not catalogued yet, so it is still pending: skip it.
-        let busy: HashSet<&str> = queued
-            .iter()
-            .flat_map(|(_, b)| b.iter().map(|p| p.sha256.as_str()))
-            .collect();
-        let fresh: Vec<Pending> = session
-            .catalog
-            .pending_analysis(BATCH + busy.len())?
-            .into_iter()
-            .filter(|p| !busy.contains(p.sha256.as_str()))
-            .collect();
+        let fresh = session.catalog.pending_analysis(&after, BATCH)?;
+        if let Some(last) = fresh.last() {
+            after = last.cursor();
+        }
         let first = next_index;
         for p in &fresh {
             work.send((next_index, p.clone()))
