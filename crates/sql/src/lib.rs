@@ -99,9 +99,12 @@ impl Db {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
              PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 10000; \
-             PRAGMA secure_delete = ON;",
+             PRAGMA secure_delete = ON; PRAGMA cache_size = -65536;",
         )
         .map_err(sqlite_error)?;
+        // cache_size: 64 MiB of decrypted pages instead of SQLite's 2 MiB. Under SQLCipher
+        // every page read from disk is decrypted and authenticated again, so a catalogue that
+        // outgrew the small cache spent as much CPU on re-reading pages as on its queries.
         // Every statement is prepared once and kept (the default keeps 16, fewer than a
         // catalogue's apply alone runs, which would re-prepare per row).
         conn.set_prepared_statement_cache_capacity(128);
