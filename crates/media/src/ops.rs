@@ -2,146 +2,167 @@
 
 use crate::RgbImage;
 
-/// Per-output-sample taps of a separable resampler: `(first source index,
-/// weights)`, weights summing to 1.
+/// Per-output-sample taps of a separable resampler: output `o` is
+/// `sum_k weights[o * width + k] * input[start[o] + k]`. Every window has
+/// the same `width` (zero weights pad the shorter ones, shifted to stay
+/// inside the input) so that the inner loops have a fixed length; starts
+/// never decrease; the weights of one output sum to 1.
 struct Taps {
     start: Vec<usize>,
-    len: Vec<usize>,
     weights: Vec<f32>,
-    stride: usize,
+    width: usize,
 }
 
 /// Triangle (linear) filter, widened by the scale factor when shrinking so
-/// that every source sample contributes (an area-like average).
-fn taps(src: usize, dst: usize) -> Taps {
+/// that every source sample contributes (an area-like average). Windows
+/// are at least `min_width` long when the input allows.
+fn taps(src: usize, dst: usize, min_width: usize) -> Taps {
     let scale = src as f64 / dst as f64;
     let support = scale.max(1.0);
-    let stride = (2.0 * support).ceil() as usize + 2;
-    let mut t = Taps {
-        start: Vec::with_capacity(dst),
-        len: Vec::with_capacity(dst),
-        weights: vec![0.0; dst * stride],
-        stride,
-    };
+    // (first source index, weights) of each output, zero weights trimmed.
+    let mut raw: Vec<(usize, usize)> = Vec::with_capacity(dst);
+    let mut ws: Vec<f64> = Vec::with_capacity(dst * ((2.0 * support).ceil() as usize + 2));
     for o in 0..dst {
         let centre = (o as f64 + 0.5) * scale;
         let lo = ((centre - support).floor().max(0.0)) as usize;
         let hi = ((centre + support).ceil() as usize).min(src);
-        let mut ws = Vec::with_capacity(hi - lo);
-        let mut sum = 0.0;
-        for s in lo..hi {
-            let d = ((s as f64 + 0.5 - centre) / support).abs();
-            let w = (1.0 - d).max(0.0);
-            ws.push(w);
-            sum += w;
-        }
-        if sum <= 0.0 {
+        let w = |s: usize| (1.0 - ((s as f64 + 0.5 - centre) / support).abs()).max(0.0);
+        let first = (lo..hi).find(|&s| w(s) > 0.0);
+        let last = (lo..hi).rev().find(|&s| w(s) > 0.0);
+        let from = ws.len();
+        match (first, last) {
+            (Some(a), Some(b)) => {
+                let sum: f64 = (a..=b).map(w).sum();
+                ws.extend((a..=b).map(|s| w(s) / sum));
+                raw.push((a, ws.len() - from));
+            }
             // Degenerate (should not happen): nearest sample.
-            let s = (centre as usize).min(src - 1);
-            t.start.push(s);
-            t.len.push(1);
-            t.weights[o * stride] = 1.0;
-            continue;
+            _ => {
+                ws.push(1.0);
+                raw.push(((centre as usize).min(src - 1), 1));
+            }
         }
-        // Trim zero weights at the ends.
-        let first = ws.iter().position(|&w| w > 0.0).unwrap_or(0);
-        let last = ws.iter().rposition(|&w| w > 0.0).unwrap_or(0);
-        let n = (last + 1 - first).min(stride);
-        t.start.push(lo + first);
-        t.len.push(n);
-        for k in 0..n {
-            t.weights[o * stride + k] = (ws[first + k] / sum) as f32;
+    }
+    let width = raw
+        .iter()
+        .map(|&(_, n)| n)
+        .max()
+        .unwrap_or(1)
+        .max(min_width.min(src));
+    let mut t = Taps {
+        start: Vec::with_capacity(dst),
+        weights: vec![0.0; dst * width],
+        width,
+    };
+    let mut at = 0;
+    for (o, &(first, n)) in raw.iter().enumerate() {
+        let start = first.min(src - width);
+        let off = o * width + first - start;
+        for (d, &w) in t.weights[off..off + n].iter_mut().zip(&ws[at..at + n]) {
+            *d = w as f32;
         }
+        t.start.push(start);
+        at += n;
     }
     t
 }
 
-/// Integer weights (sum 2^14) of one axis, flattened.
-fn itaps(t: &Taps) -> Vec<i32> {
-    let mut out = vec![0i32; t.weights.len()];
-    for (o, (&n, chunk)) in t
-        .len
-        .iter()
-        .zip(t.weights.chunks_exact(t.stride))
-        .enumerate()
+/// One row of interleaved RGB (`src` as `f32`, one spare value at the end)
+/// filtered along x into `out` (also one spare value). Each pixel is
+/// computed as four lanes, the fourth spilling into the next pixel, which
+/// overwrites it: fixed-size arrays the compiler keeps in vector registers.
+fn filter_row_rgb<const N: usize>(src: &[f32], out: &mut [f32], tx: &Taps) {
+    for ((o, &s0), ws) in (0..tx.start.len())
+        .zip(&tx.start)
+        .zip(tx.weights.chunks_exact(N))
     {
-        let w: Vec<i32> = chunk[..n]
-            .iter()
-            .map(|&x| (x * 16384.0).round() as i32)
-            .collect();
-        // Make them sum to exactly 2^14 (the rounding error goes to the
-        // largest weight).
-        let err = 16384 - w.iter().sum::<i32>();
-        let imax = (0..w.len()).max_by_key(|&i| w[i]).unwrap_or(0);
-        let base = o * t.stride;
-        for (k, &v) in w.iter().enumerate() {
-            out[base + k] = v + if k == imax { err } else { 0 };
+        let mut acc = [0f32; 4];
+        let window = &src[s0 * 3..(s0 + N) * 3 + 1];
+        for (k, &wt) in ws.iter().enumerate() {
+            let p: &[f32; 4] = window[k * 3..k * 3 + 4].try_into().unwrap();
+            for c in 0..4 {
+                acc[c] += wt * p[c];
+            }
         }
+        out[o * 3..o * 3 + 4].copy_from_slice(&acc);
     }
-    out
 }
 
-/// Resize to exactly `w` x `h` with a triangle filter (fixed point).
+/// [`filter_row_rgb`] for any window width.
+fn filter_row_rgb_any(src: &[f32], out: &mut [f32], tx: &Taps) {
+    let n = tx.width;
+    for ((o, &s0), ws) in (0..tx.start.len())
+        .zip(&tx.start)
+        .zip(tx.weights.chunks_exact(n))
+    {
+        let mut acc = [0f32; 4];
+        for (k, &wt) in ws.iter().enumerate() {
+            let p: &[f32; 4] = src[(s0 + k) * 3..(s0 + k) * 3 + 4].try_into().unwrap();
+            for c in 0..4 {
+                acc[c] += wt * p[c];
+            }
+        }
+        out[o * 3..o * 3 + 4].copy_from_slice(&acc);
+    }
+}
+
+/// Resize to exactly `w` x `h` with a triangle filter. Source rows are
+/// filtered along x once each, into a ring of as many rows as the vertical
+/// window, and combined down y into each output row: the working set stays
+/// a few rows.
 pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     let (sw, sh) = (img.width as usize, img.height as usize);
     let (w, h) = (w.max(1) as usize, h.max(1) as usize);
     if (sw, sh) == (w, h) {
         return img.clone();
     }
-    let tx = taps(sw, w);
-    let ty = taps(sh, h);
-    let (wx, wy) = (itaps(&tx), itaps(&ty));
-    // Horizontal pass: sh rows of w pixels, values x 128 in i16 range.
-    let mut tmp = vec![0i32; sh * w * 3];
-    let max_taps = tx.len.iter().copied().max().unwrap_or(0);
-    if max_taps <= 4 && sw >= 4 {
-        // Mild resampling (at most 4 taps): a fixed, unrolled 4-tap kernel
-        // (zero weights pad shorter windows).
-        let mut k4: Vec<(usize, [i32; 4])> = Vec::with_capacity(w);
-        for x in 0..w {
-            let (s0, n) = (tx.start[x], tx.len[x]);
-            let start = s0.min(sw - 4);
-            let mut k = [0i32; 4];
-            for j in 0..n {
-                k[s0 + j - start] = wx[x * tx.stride + j];
-            }
-            k4.push((start * 3, k));
-        }
-        for (row, out) in img
-            .pixels
-            .chunks_exact(sw * 3)
-            .zip(tmp.chunks_exact_mut(w * 3))
-        {
-            for (o, &(p, k)) in out.chunks_exact_mut(3).zip(&k4) {
-                let src = &row[p..p + 12];
-                for c in 0..3 {
-                    o[c] = (k[0] * src[c] as i32
-                        + k[1] * src[3 + c] as i32
-                        + k[2] * src[6 + c] as i32
-                        + k[3] * src[9 + c] as i32
-                        + (1 << 6))
-                        >> 7;
-                }
-            }
-        }
-    } else {
-        resize_rows(img, &mut tmp, &tx, &wx, w);
+    if sw == 0 || sh == 0 || img.pixels.len() != sw * sh * 3 {
+        return RgbImage::new(w as u32, h as u32);
     }
-    // Vertical pass.
+    let tx = taps(sw, w, 2);
+    let ty = taps(sh, h, 1);
+    let filter: fn(&[f32], &mut [f32], &Taps) = match tx.width {
+        2 => filter_row_rgb::<2>,
+        3 => filter_row_rgb::<3>,
+        4 => filter_row_rgb::<4>,
+        5 => filter_row_rgb::<5>,
+        6 => filter_row_rgb::<6>,
+        _ => filter_row_rgb_any,
+    };
+    let ring = ty.width;
+    let row_len = w * 3 + 1;
+    let mut rows = vec![0f32; ring * row_len];
+    let mut src = vec![0f32; sw * 3 + 1];
+    let mut acc = vec![0f32; w * 3];
     let mut out = vec![0u8; w * h * 3];
-    let mut acc = vec![0i32; w * 3];
-    for (y, orow) in out.chunks_exact_mut(w * 3).enumerate() {
-        let (s0, n) = (ty.start[y], ty.len[y]);
-        acc.fill(1 << 20);
-        for k in 0..n {
-            let wt = wy[y * ty.stride + k];
-            let src = &tmp[(s0 + k) * w * 3..(s0 + k + 1) * w * 3];
-            for (a, &s) in acc.iter_mut().zip(src) {
-                *a += wt * s;
+    let mut next = 0; // next source row to filter
+    for ((orow, &s0), ws) in out
+        .chunks_exact_mut(w * 3)
+        .zip(&ty.start)
+        .zip(ty.weights.chunks_exact(ring))
+    {
+        while next < s0 + ring {
+            let line = &img.pixels[next * sw * 3..(next + 1) * sw * 3];
+            for (d, &s) in src.iter_mut().zip(line) {
+                *d = s as f32;
+            }
+            let slot = next % ring;
+            filter(&src, &mut rows[slot * row_len..(slot + 1) * row_len], &tx);
+            next += 1;
+        }
+        acc.fill(0.0);
+        for (k, &wt) in ws.iter().enumerate() {
+            if wt == 0.0 {
+                continue;
+            }
+            let slot = (s0 + k) % ring;
+            let row = &rows[slot * row_len..slot * row_len + w * 3];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += wt * v;
             }
         }
         for (o, &a) in orow.iter_mut().zip(&acc) {
-            *o = (a >> 21).clamp(0, 255) as u8;
+            *o = to_u8(a);
         }
     }
     RgbImage {
@@ -151,51 +172,42 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     }
 }
 
-/// General horizontal pass of [`resize`].
-fn resize_rows(img: &RgbImage, tmp: &mut [i32], tx: &Taps, wx: &[i32], w: usize) {
-    let sw = img.width as usize;
-    for (row, out) in img
-        .pixels
-        .chunks_exact(sw * 3)
-        .zip(tmp.chunks_exact_mut(w * 3))
-    {
-        for (x, o) in out.chunks_exact_mut(3).enumerate() {
-            let (s0, n) = (tx.start[x], tx.len[x]);
-            let ws = &wx[x * tx.stride..x * tx.stride + n];
-            let src = &row[s0 * 3..(s0 + n) * 3];
-            let (mut r, mut g, mut b) = (0i32, 0i32, 0i32);
-            for (p, &wt) in src.chunks_exact(3).zip(ws) {
-                r += wt * p[0] as i32;
-                g += wt * p[1] as i32;
-                b += wt * p[2] as i32;
-            }
-            o[0] = (r + (1 << 6)) >> 7;
-            o[1] = (g + (1 << 6)) >> 7;
-            o[2] = (b + (1 << 6)) >> 7;
-        }
-    }
+/// `v` rounded to the nearest integer and clamped to `0..=255`: adding
+/// 1.5 x 2^23 leaves the rounded value in the low mantissa bits, a form
+/// that vectorises (unlike the saturating `as u8`).
+#[inline(always)]
+fn to_u8(v: f32) -> u8 {
+    (v.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8
 }
 
-/// Resize one `f32` plane with the same filter as [`resize`].
+/// Resize one `f32` plane with the same filter as [`resize`] (down y
+/// first: contiguous rows, which vectorise).
 pub fn resize_plane(src: &[f32], sw: usize, sh: usize, w: usize, h: usize) -> Vec<f32> {
-    let tx = taps(sw, w);
-    let ty = taps(sh, h);
-    let mut tmp = vec![0f32; sh * w];
-    for (row, out) in src.chunks_exact(sw).zip(tmp.chunks_exact_mut(w)) {
-        for (x, o) in out.iter_mut().enumerate() {
-            let (s0, n) = (tx.start[x], tx.len[x]);
-            let ws = &tx.weights[x * tx.stride..x * tx.stride + n];
-            *o = row[s0..s0 + n].iter().zip(ws).map(|(p, wt)| p * wt).sum();
-        }
-    }
+    let tx = taps(sw, w, 1);
+    let ty = taps(sh, h, 1);
     let mut out = vec![0f32; w * h];
-    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
-        let (s0, n) = (ty.start[y], ty.len[y]);
-        for k in 0..n {
-            let wt = ty.weights[y * ty.stride + k];
-            for (o, &s) in orow.iter_mut().zip(&tmp[(s0 + k) * w..(s0 + k + 1) * w]) {
-                *o += wt * s;
+    let mut col = vec![0f32; sw];
+    for ((orow, &s0), ws) in out
+        .chunks_exact_mut(w)
+        .zip(&ty.start)
+        .zip(ty.weights.chunks_exact(ty.width))
+    {
+        col.fill(0.0);
+        for (k, &wt) in ws.iter().enumerate() {
+            for (c, &s) in col.iter_mut().zip(&src[(s0 + k) * sw..(s0 + k + 1) * sw]) {
+                *c += wt * s;
             }
+        }
+        for ((o, &x0), wx) in orow
+            .iter_mut()
+            .zip(&tx.start)
+            .zip(tx.weights.chunks_exact(tx.width))
+        {
+            *o = col[x0..x0 + tx.width]
+                .iter()
+                .zip(wx)
+                .map(|(p, wt)| p * wt)
+                .sum();
         }
     }
     out
