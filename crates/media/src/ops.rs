@@ -293,27 +293,29 @@ pub fn box_sizes(sigma: f32, n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// One box blur of odd width `size` along rows, edges extended.
+/// One box blur of odd width `size` along rows, edges extended: each row
+/// is extended by `size / 2` copies of its end pixels, summed into a
+/// running prefix, and every window is the difference of two prefixes.
 fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
     let r = size / 2;
     let inv = (1u32 << 16) / size as u32;
-    let at = |i: isize| i.clamp(0, w as isize - 1) as usize * 3;
+    let mut prefix = vec![0u32; (w + 2 * r + 1) * 3];
     for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
-        let (mut sr, mut sg, mut sb) = (0u32, 0u32, 0u32);
-        for i in -(r as isize)..=(r as isize) {
-            let p = at(i);
-            sr += srow[p] as u32;
-            sg += srow[p + 1] as u32;
-            sb += srow[p + 2] as u32;
+        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+        let padded = std::iter::repeat_n(first, r)
+            .chain(srow.chunks_exact(3))
+            .chain(std::iter::repeat_n(last, r));
+        // Running sums in registers (a store-then-load chain is slow).
+        let mut run = [0u32; 3];
+        for (p, out) in padded.zip(prefix[3..].chunks_exact_mut(3)) {
+            for c in 0..3 {
+                run[c] += p[c] as u32;
+                out[c] = run[c];
+            }
         }
-        for (i, d) in drow.chunks_exact_mut(3).enumerate() {
-            d[0] = ((sr * inv + (1 << 15)) >> 16) as u8;
-            d[1] = ((sg * inv + (1 << 15)) >> 16) as u8;
-            d[2] = ((sb * inv + (1 << 15)) >> 16) as u8;
-            let (a, b) = (at(i as isize + r as isize + 1), at(i as isize - r as isize));
-            sr = sr + srow[a] as u32 - srow[b] as u32;
-            sg = sg + srow[a + 1] as u32 - srow[b + 1] as u32;
-            sb = sb + srow[a + 2] as u32 - srow[b + 2] as u32;
+        let span = (2 * r + 1) * 3;
+        for ((d, &hi), &lo) in drow.iter_mut().zip(&prefix[span..]).zip(&prefix[..]) {
+            *d = (((hi - lo) * inv + (1 << 15)) >> 16) as u8;
         }
     }
 }
