@@ -71,17 +71,20 @@ fn taps(src: usize, dst: usize, min_width: usize) -> Taps {
 /// filtered along x into `out` (also one spare value). Each pixel is
 /// computed as four lanes, the fourth spilling into the next pixel, which
 /// overwrites it: fixed-size arrays the compiler keeps in vector registers.
-fn filter_row_rgb<const N: usize>(src: &[f32], out: &mut [f32], tx: &Taps) {
-    for ((o, &s0), ws) in (0..tx.start.len())
-        .zip(&tx.start)
-        .zip(tx.weights.chunks_exact(N))
-    {
+/// `weights` holds each tap's weight four times over (a lane each).
+fn filter_row_rgb<const N: usize>(
+    src: &[f32],
+    out: &mut [f32],
+    starts: &[usize],
+    weights: &[[f32; 4]],
+) {
+    for ((o, &s0), ws) in (0..starts.len()).zip(starts).zip(weights.chunks_exact(N)) {
         let mut acc = [0f32; 4];
         let window = &src[s0 * 3..(s0 + N) * 3 + 1];
-        for (k, &wt) in ws.iter().enumerate() {
+        for (k, wt) in ws.iter().enumerate() {
             let p: &[f32; 4] = window[k * 3..k * 3 + 4].try_into().unwrap();
             for c in 0..4 {
-                acc[c] += wt * p[c];
+                acc[c] += wt[c] * p[c];
             }
         }
         out[o * 3..o * 3 + 4].copy_from_slice(&acc);
@@ -89,17 +92,14 @@ fn filter_row_rgb<const N: usize>(src: &[f32], out: &mut [f32], tx: &Taps) {
 }
 
 /// [`filter_row_rgb`] for any window width.
-fn filter_row_rgb_any(src: &[f32], out: &mut [f32], tx: &Taps) {
-    let n = tx.width;
-    for ((o, &s0), ws) in (0..tx.start.len())
-        .zip(&tx.start)
-        .zip(tx.weights.chunks_exact(n))
-    {
+fn filter_row_rgb_any(src: &[f32], out: &mut [f32], starts: &[usize], weights: &[[f32; 4]]) {
+    let n = weights.len() / starts.len().max(1);
+    for ((o, &s0), ws) in (0..starts.len()).zip(starts).zip(weights.chunks_exact(n)) {
         let mut acc = [0f32; 4];
-        for (k, &wt) in ws.iter().enumerate() {
+        for (k, wt) in ws.iter().enumerate() {
             let p: &[f32; 4] = src[(s0 + k) * 3..(s0 + k) * 3 + 4].try_into().unwrap();
             for c in 0..4 {
-                acc[c] += wt * p[c];
+                acc[c] += wt[c] * p[c];
             }
         }
         out[o * 3..o * 3 + 4].copy_from_slice(&acc);
@@ -121,7 +121,7 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     }
     let tx = taps(sw, w, 2);
     let ty = taps(sh, h, 1);
-    let filter: fn(&[f32], &mut [f32], &Taps) = match tx.width {
+    let filter: fn(&[f32], &mut [f32], &[usize], &[[f32; 4]]) = match tx.width {
         2 => filter_row_rgb::<2>,
         3 => filter_row_rgb::<3>,
         4 => filter_row_rgb::<4>,
@@ -129,6 +129,7 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
         6 => filter_row_rgb::<6>,
         _ => filter_row_rgb_any,
     };
+    let lanes: Vec<[f32; 4]> = tx.weights.iter().map(|&x| [x; 4]).collect();
     let ring = ty.width;
     let row_len = w * 3 + 1;
     let mut rows = vec![0f32; ring * row_len];
@@ -147,7 +148,8 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
                 *d = s as f32;
             }
             let slot = next % ring;
-            filter(&src, &mut rows[slot * row_len..(slot + 1) * row_len], &tx);
+            let out = &mut rows[slot * row_len..(slot + 1) * row_len];
+            filter(&src, out, &tx.start, &lanes);
             next += 1;
         }
         acc.fill(0.0);
@@ -296,7 +298,7 @@ pub fn box_sizes(sigma: f32, n: usize) -> Vec<usize> {
 /// One box blur of odd width `size` along rows, edges extended: each row
 /// is extended by `size / 2` copies of its end pixels, summed into a
 /// running prefix, and every window is the difference of two prefixes.
-fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
+fn box_rows_wide(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
     let r = size / 2;
     let inv = (1u32 << 16) / size as u32;
     let mut prefix = vec![0u32; (w + 2 * r + 1) * 3];
@@ -322,7 +324,7 @@ fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
 
 /// One box blur of odd width `size` along columns, edges extended; works
 /// row by row with a running sum per column.
-fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
+fn box_cols_wide(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     let r = size as isize / 2;
     let stride = w * 3;
     let row = |y: isize| {
@@ -347,6 +349,78 @@ fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     }
 }
 
+/// Widest box [`box_rows`] and [`box_cols`] take: their sums stay in 16
+/// bits and the window is summed term by term.
+const NARROW_BOX: usize = 31;
+
+/// `(s * inv + 2^15) >> 16`, the rounding of the wide passes, as
+/// `(high16(2 s * inv) + 1) >> 1` (the same value), which vectorises to a
+/// 16-bit high multiply; `2 s` fits 16 bits for windows up to
+/// [`NARROW_BOX`].
+#[inline(always)]
+fn scale16(s: u16, inv: u16) -> u8 {
+    let high = ((2 * s) as u32 * inv as u32) >> 16;
+    ((high as u16 + 1) >> 1) as u8
+}
+
+/// [`box_rows_wide`] for windows up to [`NARROW_BOX`]: the row, extended by
+/// its end pixels, is added to itself shifted by one pixel at a time.
+fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
+    let r = size / 2;
+    let inv = ((1u32 << 16) / size as u32) as u16;
+    let mut padded = vec![0u16; (w + 2 * r) * 3];
+    let mut sums = vec![0u16; w * 3];
+    for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
+        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+        let (left, rest) = padded.split_at_mut(r * 3);
+        let (mid, right) = rest.split_at_mut(w * 3);
+        for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
+            *d = v as u16;
+        }
+        for (d, &v) in mid.iter_mut().zip(srow) {
+            *d = v as u16;
+        }
+        for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
+            *d = v as u16;
+        }
+        sums.copy_from_slice(&padded[..w * 3]);
+        for k in 1..size {
+            for (s, &v) in sums.iter_mut().zip(&padded[k * 3..]) {
+                *s += v;
+            }
+        }
+        for (d, &s) in drow.iter_mut().zip(&sums) {
+            *d = scale16(s, inv);
+        }
+    }
+}
+
+/// [`box_cols_wide`] for windows up to [`NARROW_BOX`], in 16 bits.
+fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
+    let r = size as isize / 2;
+    let stride = w * 3;
+    let row = |y: isize| {
+        let y = y.clamp(0, h as isize - 1) as usize;
+        &src[y * stride..(y + 1) * stride]
+    };
+    let mut sum = vec![0u16; stride];
+    for y in -r..=r {
+        for (s, &v) in sum.iter_mut().zip(row(y)) {
+            *s += v as u16;
+        }
+    }
+    let inv = ((1u32 << 16) / size as u32) as u16;
+    for (y, drow) in dst.chunks_exact_mut(stride).enumerate() {
+        for (d, &s) in drow.iter_mut().zip(&sum) {
+            *d = scale16(s, inv);
+        }
+        let (add, sub) = (row(y as isize + r + 1), row(y as isize - r));
+        for ((s, &a), &b) in sum.iter_mut().zip(add).zip(sub) {
+            *s = *s + a as u16 - b as u16;
+        }
+    }
+}
+
 /// Gaussian blur of standard deviation `sigma` pixels, approximated by three
 /// successive box blurs along each axis.
 pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
@@ -357,8 +431,17 @@ pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
     let mut a = img.pixels.clone();
     let mut b = vec![0u8; a.len()];
     for size in box_sizes(sigma, 3) {
-        box_rows(&a, &mut b, w, size);
-        box_cols(&b, &mut a, w, h, size);
+        match size {
+            1 => {}
+            2..=NARROW_BOX => {
+                box_rows(&a, &mut b, w, size);
+                box_cols(&b, &mut a, w, h, size);
+            }
+            _ => {
+                box_rows_wide(&a, &mut b, w, size);
+                box_cols_wide(&b, &mut a, w, h, size);
+            }
+        }
     }
     RgbImage {
         width: img.width,
@@ -481,6 +564,26 @@ mod tests {
         let centre = b.get(20, 20)[0];
         assert!(centre > 0 && centre < 20, "{centre}");
         assert!(b.get(0, 0)[0] == 0);
+    }
+
+    #[test]
+    fn narrow_box_passes_equal_the_wide_ones() {
+        let (w, h) = (37, 23);
+        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+        for size in (1..=NARROW_BOX).step_by(2) {
+            let (mut a, mut b) = (vec![0u8; src.len()], vec![0u8; src.len()]);
+            box_rows(&src, &mut a, w, size);
+            box_rows_wide(&src, &mut b, w, size);
+            assert_eq!(a, b, "rows, size {size}");
+            box_cols(&src, &mut a, w, h, size);
+            box_cols_wide(&src, &mut b, w, h, size);
+            assert_eq!(a, b, "columns, size {size}");
+        }
+        // Wide windows (past the 16-bit sums) still blur.
+        let mut img = RgbImage::new(80, 80);
+        img.put(40, 40, [255, 255, 255]);
+        let b = gaussian_blur(&img, 40.0);
+        assert!(b.get(40, 40)[0] <= 1 && b.get(0, 0) == [0, 0, 0]);
     }
 
     #[test]
