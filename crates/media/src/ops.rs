@@ -349,8 +349,8 @@ fn box_cols_wide(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     }
 }
 
-/// Widest box [`box_rows`] and [`box_cols`] take: their sums stay in 16
-/// bits and the window is summed term by term.
+/// Widest box [`box_rows`] and [`box_cols`] take (from 3): their sums stay
+/// in 16 bits and the window is summed term by term.
 const NARROW_BOX: usize = 31;
 
 /// `(s * inv + 2^15) >> 16`, the rounding of the wide passes, as
@@ -570,7 +570,7 @@ mod tests {
     fn narrow_box_passes_equal_the_wide_ones() {
         let (w, h) = (37, 23);
         let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
-        for size in (1..=NARROW_BOX).step_by(2) {
+        for size in (3..=NARROW_BOX).step_by(2) {
             let (mut a, mut b) = (vec![0u8; src.len()], vec![0u8; src.len()]);
             box_rows(&src, &mut a, w, size);
             box_rows_wide(&src, &mut b, w, size);
