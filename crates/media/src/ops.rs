@@ -91,6 +91,9 @@ fn filter_row_rgb<const N: usize>(
     }
 }
 
+/// [`filter_row_rgb`] for one window width: `(src, out, starts, weights)`.
+type RowFilter = fn(&[f32], &mut [f32], &[usize], &[[f32; 4]]);
+
 /// [`filter_row_rgb`] for any window width.
 fn filter_row_rgb_any(src: &[f32], out: &mut [f32], starts: &[usize], weights: &[[f32; 4]]) {
     let n = weights.len() / starts.len().max(1);
@@ -121,7 +124,7 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     }
     let tx = taps(sw, w, 2);
     let ty = taps(sh, h, 1);
-    let filter: fn(&[f32], &mut [f32], &[usize], &[[f32; 4]]) = match tx.width {
+    let filter: RowFilter = match tx.width {
         2 => filter_row_rgb::<2>,
         3 => filter_row_rgb::<3>,
         4 => filter_row_rgb::<4>,
@@ -186,7 +189,7 @@ fn resize_down_first(
     h: usize,
     tx: &Taps,
     ty: &Taps,
-    filter: fn(&[f32], &mut [f32], &[usize], &[[f32; 4]]),
+    filter: RowFilter,
     lanes: &[[f32; 4]],
 ) -> RgbImage {
     let sw = img.width as usize;
@@ -380,10 +383,10 @@ fn box_rows_wide(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
         // Running sums in registers (a store-then-load chain is slow).
         let mut run = [0u32; 3];
         for (p, out) in padded.zip(prefix[3..].chunks_exact_mut(3)) {
-            for c in 0..3 {
-                run[c] += p[c] as u32;
-                out[c] = run[c];
+            for (r, &v) in run.iter_mut().zip(p) {
+                *r += v as u32;
             }
+            out.copy_from_slice(&run);
         }
         let span = (2 * r + 1) * 3;
         for ((d, &hi), &lo) in drow.iter_mut().zip(&prefix[span..]).zip(&prefix[..]) {
