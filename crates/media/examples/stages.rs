@@ -71,4 +71,98 @@ fn main() {
     time("analyze (card)", n, || athar_media::analyze(&bytes, &o));
     let big = decode_reduced(&bytes, 800).unwrap().image;
     time("read_card 800", n, || athar_media::read_card(&big));
+    hashes_and_derivatives(&bytes);
+}
+
+/// Median of `n` timed runs of `f`, in ms.
+fn median_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut ts: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ts.sort_by(f64::total_cmp);
+    ts[n / 2]
+}
+
+/// The hashes and derivatives of `analyze`, stage by stage (medians of 200
+/// runs), then their whole cost inside `analyze` (with minus without).
+fn hashes_and_derivatives(bytes: &[u8]) {
+    use athar_media::AnalyzeOptions;
+    let n = 200;
+    let w = decode_reduced(bytes, 320).unwrap().image;
+    let line = |name: &str, ms: f64| println!("{name:<28} {ms:>8.3} ms (median)");
+    line("luma_f32", median_ms(n, || w.luma_f32()));
+    let (luma, lw, lh) = pdq::hash_luma(&w);
+    line("hash_luma", median_ms(n, || pdq::hash_luma(&w)));
+    line(
+        "pdq_from_luma",
+        median_ms(n, || pdq::pdq_from_luma(&luma, lw, lh)),
+    );
+    line(
+        "phash_from_luma",
+        median_ms(n, || phash::phash_from_luma(&luma, lw, lh)),
+    );
+    let (tw, th) = ops::fit(w.width, w.height, 320);
+    let thumb = ops::resize(&w, tw, th);
+    line(
+        "resize to thumbnail",
+        median_ms(n, || ops::resize(&w, tw, th)),
+    );
+    line(
+        "encode thumbnail q80",
+        median_ms(n, || ops::encode_jpeg(&thumb, 80)),
+    );
+    let half = ops::halve(&thumb);
+    line("halve thumbnail", median_ms(n, || ops::halve(&thumb)));
+    let blurred = ops::gaussian_blur(&half, 1.6);
+    line(
+        "blur 1/2 thumbnail s=1.6",
+        median_ms(n, || ops::gaussian_blur(&half, 1.6)),
+    );
+    line(
+        "encode 1/2 q75",
+        median_ms(n, || ops::encode_jpeg(&blurred, 75)),
+    );
+    let quarter = ops::halve(&half);
+    let blurred = ops::gaussian_blur(&quarter, 2.4);
+    line(
+        "blur 1/4 thumbnail s=2.4",
+        median_ms(n, || ops::gaussian_blur(&quarter, 2.4)),
+    );
+    line(
+        "encode 1/4 q75",
+        median_ms(n, || ops::encode_jpeg(&blurred, 75)),
+    );
+    // Whole costs inside `analyze`, runs interleaved so that load from
+    // other processes hits both sides alike: hashes are the default minus
+    // derivatives only, derivatives the default minus hashes only (each
+    // pair decodes at the same size).
+    let only_derivs = AnalyzeOptions {
+        hashes: false,
+        ..Default::default()
+    };
+    let only_hashes = AnalyzeOptions {
+        derivatives: false,
+        ..Default::default()
+    };
+    let all = AnalyzeOptions::default();
+    let mut ts = [vec![], vec![], vec![]];
+    for _ in 0..n {
+        for (t, o) in ts.iter_mut().zip([&all, &only_derivs, &only_hashes]) {
+            let start = Instant::now();
+            std::hint::black_box(athar_media::analyze(bytes, o));
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let [all, d, h] = ts.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[n / 2]
+    });
+    line("analyze (default)", all);
+    line("  hashes in it", all - d);
+    line("  derivatives in it", all - h);
+    line("  both", (all - d) + (all - h));
 }

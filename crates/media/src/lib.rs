@@ -27,6 +27,8 @@ pub mod pdq;
 pub mod phash;
 pub mod sniff;
 
+use std::borrow::Cow;
+
 use serde::{Serialize, Serializer};
 
 pub use card::{read_card, CardNumbers};
@@ -203,11 +205,11 @@ fn reduction_note(d: &Decoded) -> String {
 }
 
 /// `img` turned upright (no copy when it already is).
-fn upright(img: &RgbImage, orientation: u16) -> std::borrow::Cow<'_, RgbImage> {
+fn upright(img: &RgbImage, orientation: u16) -> Cow<'_, RgbImage> {
     if (2..=8).contains(&orientation) {
-        std::borrow::Cow::Owned(ops::orient(img, orientation))
+        Cow::Owned(ops::orient(img, orientation))
     } else {
-        std::borrow::Cow::Borrowed(img)
+        Cow::Borrowed(img)
     }
 }
 
@@ -235,21 +237,27 @@ fn encode(
     })
 }
 
-/// Gaussian blur of sigma `frac` x the longest side of `base`, computed on
-/// a copy halved (2 x 2 averages) until sigma is below 3 px there. The
-/// result is returned at that smaller size: a blur this wide leaves no
-/// detail the smaller image cannot hold, so it is stored small and enlarged
-/// for display. Returns the image and the sigma used at its size.
-fn blur_preview(base: &RgbImage, frac: f32) -> (RgbImage, f32) {
-    let long = base.width.max(base.height) as f32;
+/// Gaussian blur of sigma `frac` x the longest side of `levels[0]`,
+/// computed on a copy halved (2 x 2 averages) until sigma is below 3 px
+/// there. The result is returned at that smaller size: a blur this wide
+/// leaves no detail the smaller image cannot hold, so it is stored small
+/// and enlarged for display. Returns the image and the sigma used at its
+/// size. `levels` holds the halvings made so far (the next blur reuses
+/// them).
+fn blur_preview(levels: &mut Vec<Cow<'_, RgbImage>>, frac: f32) -> (RgbImage, f32) {
+    let long = levels[0].width.max(levels[0].height) as f32;
     let sigma = frac * long;
-    let mut small = std::borrow::Cow::Borrowed(base);
+    let mut i = 0;
     let mut s = sigma;
-    while s >= 3.0 && small.width.min(small.height) >= 32 {
-        small = std::borrow::Cow::Owned(ops::halve(&small));
-        s = sigma * small.width.max(small.height) as f32 / long;
+    while s >= 3.0 && levels[i].width.min(levels[i].height) >= 32 {
+        if levels.len() == i + 1 {
+            let half = ops::halve(&levels[i]);
+            levels.push(Cow::Owned(half));
+        }
+        i += 1;
+        s = sigma * levels[i].width.max(levels[i].height) as f32 / long;
     }
-    (ops::gaussian_blur(&small, s), s)
+    (ops::gaussian_blur(&levels[i], s), s)
 }
 
 fn derivatives(
@@ -286,11 +294,12 @@ fn derivatives(
     } else {
         fitted(work, full, preview_max)
     };
+    let mut levels = vec![Cow::Borrowed(&base)];
     for (kind, frac, grade) in [
         (DerivativeKind::BlurMedium, opts.blur_medium, "medium"),
         (DerivativeKind::BlurStrong, opts.blur_strong, "strong"),
     ] {
-        let (img, s) = blur_preview(&base, frac);
+        let (img, s) = blur_preview(&mut levels, frac);
         let sigma = frac * base.width.max(base.height) as f32;
         let shown = if (5..=8).contains(&orientation) {
             (base.height, base.width)

@@ -2,146 +2,175 @@
 
 use crate::RgbImage;
 
-/// Per-output-sample taps of a separable resampler: `(first source index,
-/// weights)`, weights summing to 1.
+/// Per-output-sample taps of a separable resampler: output `o` is
+/// `sum_k weights[o * width + k] * input[start[o] + k]`. Every window has
+/// the same `width` (zero weights pad the shorter ones, shifted to stay
+/// inside the input) so that the inner loops have a fixed length; starts
+/// never decrease; the weights of one output sum to 1.
 struct Taps {
     start: Vec<usize>,
-    len: Vec<usize>,
     weights: Vec<f32>,
-    stride: usize,
+    width: usize,
 }
 
 /// Triangle (linear) filter, widened by the scale factor when shrinking so
-/// that every source sample contributes (an area-like average).
-fn taps(src: usize, dst: usize) -> Taps {
+/// that every source sample contributes (an area-like average). Windows
+/// are at least `min_width` long when the input allows.
+fn taps(src: usize, dst: usize, min_width: usize) -> Taps {
     let scale = src as f64 / dst as f64;
     let support = scale.max(1.0);
-    let stride = (2.0 * support).ceil() as usize + 2;
-    let mut t = Taps {
-        start: Vec::with_capacity(dst),
-        len: Vec::with_capacity(dst),
-        weights: vec![0.0; dst * stride],
-        stride,
-    };
+    // (first source index, weights) of each output, zero weights trimmed.
+    let mut raw: Vec<(usize, usize)> = Vec::with_capacity(dst);
+    let mut ws: Vec<f64> = Vec::with_capacity(dst * ((2.0 * support).ceil() as usize + 2));
     for o in 0..dst {
         let centre = (o as f64 + 0.5) * scale;
         let lo = ((centre - support).floor().max(0.0)) as usize;
         let hi = ((centre + support).ceil() as usize).min(src);
-        let mut ws = Vec::with_capacity(hi - lo);
-        let mut sum = 0.0;
-        for s in lo..hi {
-            let d = ((s as f64 + 0.5 - centre) / support).abs();
-            let w = (1.0 - d).max(0.0);
-            ws.push(w);
-            sum += w;
-        }
-        if sum <= 0.0 {
+        let w = |s: usize| (1.0 - ((s as f64 + 0.5 - centre) / support).abs()).max(0.0);
+        let first = (lo..hi).find(|&s| w(s) > 0.0);
+        let last = (lo..hi).rev().find(|&s| w(s) > 0.0);
+        let from = ws.len();
+        match (first, last) {
+            (Some(a), Some(b)) => {
+                let sum: f64 = (a..=b).map(w).sum();
+                ws.extend((a..=b).map(|s| w(s) / sum));
+                raw.push((a, ws.len() - from));
+            }
             // Degenerate (should not happen): nearest sample.
-            let s = (centre as usize).min(src - 1);
-            t.start.push(s);
-            t.len.push(1);
-            t.weights[o * stride] = 1.0;
-            continue;
+            _ => {
+                ws.push(1.0);
+                raw.push(((centre as usize).min(src - 1), 1));
+            }
         }
-        // Trim zero weights at the ends.
-        let first = ws.iter().position(|&w| w > 0.0).unwrap_or(0);
-        let last = ws.iter().rposition(|&w| w > 0.0).unwrap_or(0);
-        let n = (last + 1 - first).min(stride);
-        t.start.push(lo + first);
-        t.len.push(n);
-        for k in 0..n {
-            t.weights[o * stride + k] = (ws[first + k] / sum) as f32;
+    }
+    let width = raw
+        .iter()
+        .map(|&(_, n)| n)
+        .max()
+        .unwrap_or(1)
+        .max(min_width.min(src));
+    let mut t = Taps {
+        start: Vec::with_capacity(dst),
+        weights: vec![0.0; dst * width],
+        width,
+    };
+    let mut at = 0;
+    for (o, &(first, n)) in raw.iter().enumerate() {
+        let start = first.min(src - width);
+        let off = o * width + first - start;
+        for (d, &w) in t.weights[off..off + n].iter_mut().zip(&ws[at..at + n]) {
+            *d = w as f32;
         }
+        t.start.push(start);
+        at += n;
     }
     t
 }
 
-/// Integer weights (sum 2^14) of one axis, flattened.
-fn itaps(t: &Taps) -> Vec<i32> {
-    let mut out = vec![0i32; t.weights.len()];
-    for (o, (&n, chunk)) in t
-        .len
-        .iter()
-        .zip(t.weights.chunks_exact(t.stride))
-        .enumerate()
-    {
-        let w: Vec<i32> = chunk[..n]
-            .iter()
-            .map(|&x| (x * 16384.0).round() as i32)
-            .collect();
-        // Make them sum to exactly 2^14 (the rounding error goes to the
-        // largest weight).
-        let err = 16384 - w.iter().sum::<i32>();
-        let imax = (0..w.len()).max_by_key(|&i| w[i]).unwrap_or(0);
-        let base = o * t.stride;
-        for (k, &v) in w.iter().enumerate() {
-            out[base + k] = v + if k == imax { err } else { 0 };
+/// One row of interleaved RGB (`src` as `f32`, one spare value at the end)
+/// filtered along x into `out` (also one spare value). Each pixel is
+/// computed as four lanes, the fourth spilling into the next pixel, which
+/// overwrites it: fixed-size arrays the compiler keeps in vector registers.
+/// `weights` holds each tap's weight four times over (a lane each).
+fn filter_row_rgb<const N: usize>(
+    src: &[f32],
+    out: &mut [f32],
+    starts: &[usize],
+    weights: &[[f32; 4]],
+) {
+    for ((o, &s0), ws) in (0..starts.len()).zip(starts).zip(weights.chunks_exact(N)) {
+        let mut acc = [0f32; 4];
+        let window = &src[s0 * 3..(s0 + N) * 3 + 1];
+        for (k, wt) in ws.iter().enumerate() {
+            let p: &[f32; 4] = window[k * 3..k * 3 + 4].try_into().unwrap();
+            for c in 0..4 {
+                acc[c] += wt[c] * p[c];
+            }
         }
+        out[o * 3..o * 3 + 4].copy_from_slice(&acc);
     }
-    out
 }
 
-/// Resize to exactly `w` x `h` with a triangle filter (fixed point).
+/// [`filter_row_rgb`] for one window width: `(src, out, starts, weights)`.
+type RowFilter = fn(&[f32], &mut [f32], &[usize], &[[f32; 4]]);
+
+/// [`filter_row_rgb`] for any window width.
+fn filter_row_rgb_any(src: &[f32], out: &mut [f32], starts: &[usize], weights: &[[f32; 4]]) {
+    let n = weights.len() / starts.len().max(1);
+    for ((o, &s0), ws) in (0..starts.len()).zip(starts).zip(weights.chunks_exact(n)) {
+        let mut acc = [0f32; 4];
+        for (k, wt) in ws.iter().enumerate() {
+            let p: &[f32; 4] = src[(s0 + k) * 3..(s0 + k) * 3 + 4].try_into().unwrap();
+            for c in 0..4 {
+                acc[c] += wt[c] * p[c];
+            }
+        }
+        out[o * 3..o * 3 + 4].copy_from_slice(&acc);
+    }
+}
+
+/// Resize to exactly `w` x `h` with a triangle filter. Source rows are
+/// filtered along x once each, into a ring of as many rows as the vertical
+/// window, and combined down y into each output row: the working set stays
+/// a few rows.
 pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     let (sw, sh) = (img.width as usize, img.height as usize);
     let (w, h) = (w.max(1) as usize, h.max(1) as usize);
     if (sw, sh) == (w, h) {
         return img.clone();
     }
-    let tx = taps(sw, w);
-    let ty = taps(sh, h);
-    let (wx, wy) = (itaps(&tx), itaps(&ty));
-    // Horizontal pass: sh rows of w pixels, values x 128 in i16 range.
-    let mut tmp = vec![0i32; sh * w * 3];
-    let max_taps = tx.len.iter().copied().max().unwrap_or(0);
-    if max_taps <= 4 && sw >= 4 {
-        // Mild resampling (at most 4 taps): a fixed, unrolled 4-tap kernel
-        // (zero weights pad shorter windows).
-        let mut k4: Vec<(usize, [i32; 4])> = Vec::with_capacity(w);
-        for x in 0..w {
-            let (s0, n) = (tx.start[x], tx.len[x]);
-            let start = s0.min(sw - 4);
-            let mut k = [0i32; 4];
-            for j in 0..n {
-                k[s0 + j - start] = wx[x * tx.stride + j];
-            }
-            k4.push((start * 3, k));
-        }
-        for (row, out) in img
-            .pixels
-            .chunks_exact(sw * 3)
-            .zip(tmp.chunks_exact_mut(w * 3))
-        {
-            for (o, &(p, k)) in out.chunks_exact_mut(3).zip(&k4) {
-                let src = &row[p..p + 12];
-                for c in 0..3 {
-                    o[c] = (k[0] * src[c] as i32
-                        + k[1] * src[3 + c] as i32
-                        + k[2] * src[6 + c] as i32
-                        + k[3] * src[9 + c] as i32
-                        + (1 << 6))
-                        >> 7;
-                }
-            }
-        }
-    } else {
-        resize_rows(img, &mut tmp, &tx, &wx, w);
+    if sw == 0 || sh == 0 || img.pixels.len() != sw * sh * 3 {
+        return RgbImage::new(w as u32, h as u32);
     }
-    // Vertical pass.
+    let tx = taps(sw, w, 2);
+    let ty = taps(sh, h, 1);
+    let filter: RowFilter = match tx.width {
+        2 => filter_row_rgb::<2>,
+        3 => filter_row_rgb::<3>,
+        4 => filter_row_rgb::<4>,
+        5 => filter_row_rgb::<5>,
+        6 => filter_row_rgb::<6>,
+        _ => filter_row_rgb_any,
+    };
+    let lanes: Vec<[f32; 4]> = tx.weights.iter().map(|&x| [x; 4]).collect();
+    if h < sh {
+        return resize_down_first(img, w, h, &tx, &ty, filter, &lanes);
+    }
+    let ring = ty.width;
+    let row_len = w * 3 + 1;
+    let mut rows = vec![0f32; ring * row_len];
+    let mut src = vec![0f32; sw * 3 + 1];
+    let mut acc = vec![0f32; w * 3];
     let mut out = vec![0u8; w * h * 3];
-    let mut acc = vec![0i32; w * 3];
-    for (y, orow) in out.chunks_exact_mut(w * 3).enumerate() {
-        let (s0, n) = (ty.start[y], ty.len[y]);
-        acc.fill(1 << 20);
-        for k in 0..n {
-            let wt = wy[y * ty.stride + k];
-            let src = &tmp[(s0 + k) * w * 3..(s0 + k + 1) * w * 3];
-            for (a, &s) in acc.iter_mut().zip(src) {
-                *a += wt * s;
+    let mut next = 0; // next source row to filter
+    for ((orow, &s0), ws) in out
+        .chunks_exact_mut(w * 3)
+        .zip(&ty.start)
+        .zip(ty.weights.chunks_exact(ring))
+    {
+        while next < s0 + ring {
+            let line = &img.pixels[next * sw * 3..(next + 1) * sw * 3];
+            for (d, &s) in src.iter_mut().zip(line) {
+                *d = s as f32;
+            }
+            let slot = next % ring;
+            let out = &mut rows[slot * row_len..(slot + 1) * row_len];
+            filter(&src, out, &tx.start, &lanes);
+            next += 1;
+        }
+        acc.fill(0.0);
+        for (k, &wt) in ws.iter().enumerate() {
+            if wt == 0.0 {
+                continue;
+            }
+            let slot = (s0 + k) % ring;
+            let row = &rows[slot * row_len..slot * row_len + w * 3];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += wt * v;
             }
         }
         for (o, &a) in orow.iter_mut().zip(&acc) {
-            *o = (a >> 21).clamp(0, 255) as u8;
+            *o = to_u8(a);
         }
     }
     RgbImage {
@@ -151,51 +180,103 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     }
 }
 
-/// General horizontal pass of [`resize`].
-fn resize_rows(img: &RgbImage, tmp: &mut [i32], tx: &Taps, wx: &[i32], w: usize) {
+/// [`resize`] when shrinking along y: source rows (as `f32`, each converted
+/// once into a ring) are combined down y first, so that only the output
+/// rows are filtered along x.
+fn resize_down_first(
+    img: &RgbImage,
+    w: usize,
+    h: usize,
+    tx: &Taps,
+    ty: &Taps,
+    filter: RowFilter,
+    lanes: &[[f32; 4]],
+) -> RgbImage {
     let sw = img.width as usize;
-    for (row, out) in img
-        .pixels
-        .chunks_exact(sw * 3)
-        .zip(tmp.chunks_exact_mut(w * 3))
+    let ring = ty.width;
+    let src_len = sw * 3;
+    let mut rows = vec![0f32; ring * src_len];
+    let mut col = vec![0f32; src_len + 1];
+    let mut line = vec![0f32; w * 3 + 1];
+    let mut out = vec![0u8; w * h * 3];
+    let mut next = 0; // next source row to convert
+    for ((orow, &s0), ws) in out
+        .chunks_exact_mut(w * 3)
+        .zip(&ty.start)
+        .zip(ty.weights.chunks_exact(ring))
     {
-        for (x, o) in out.chunks_exact_mut(3).enumerate() {
-            let (s0, n) = (tx.start[x], tx.len[x]);
-            let ws = &wx[x * tx.stride..x * tx.stride + n];
-            let src = &row[s0 * 3..(s0 + n) * 3];
-            let (mut r, mut g, mut b) = (0i32, 0i32, 0i32);
-            for (p, &wt) in src.chunks_exact(3).zip(ws) {
-                r += wt * p[0] as i32;
-                g += wt * p[1] as i32;
-                b += wt * p[2] as i32;
+        while next < s0 + ring {
+            let slot = next % ring;
+            let src = &img.pixels[next * src_len..(next + 1) * src_len];
+            for (d, &v) in rows[slot * src_len..(slot + 1) * src_len]
+                .iter_mut()
+                .zip(src)
+            {
+                *d = v as f32;
             }
-            o[0] = (r + (1 << 6)) >> 7;
-            o[1] = (g + (1 << 6)) >> 7;
-            o[2] = (b + (1 << 6)) >> 7;
+            next += 1;
         }
+        col.fill(0.0);
+        for (k, &wt) in ws.iter().enumerate() {
+            if wt == 0.0 {
+                continue;
+            }
+            let slot = (s0 + k) % ring;
+            for (c, &v) in col
+                .iter_mut()
+                .zip(&rows[slot * src_len..(slot + 1) * src_len])
+            {
+                *c += wt * v;
+            }
+        }
+        filter(&col, &mut line, &tx.start, lanes);
+        for (o, &v) in orow.iter_mut().zip(&line) {
+            *o = to_u8(v);
+        }
+    }
+    RgbImage {
+        width: w as u32,
+        height: h as u32,
+        pixels: out,
     }
 }
 
-/// Resize one `f32` plane with the same filter as [`resize`].
+/// `v` rounded to the nearest integer and clamped to `0..=255`: adding
+/// 1.5 x 2^23 leaves the rounded value in the low mantissa bits, a form
+/// that vectorises (unlike the saturating `as u8`).
+#[inline(always)]
+fn to_u8(v: f32) -> u8 {
+    (v.clamp(0.0, 255.0) + 12_582_912.0).to_bits() as u8
+}
+
+/// Resize one `f32` plane with the same filter as [`resize`] (down y
+/// first: contiguous rows, which vectorise).
 pub fn resize_plane(src: &[f32], sw: usize, sh: usize, w: usize, h: usize) -> Vec<f32> {
-    let tx = taps(sw, w);
-    let ty = taps(sh, h);
-    let mut tmp = vec![0f32; sh * w];
-    for (row, out) in src.chunks_exact(sw).zip(tmp.chunks_exact_mut(w)) {
-        for (x, o) in out.iter_mut().enumerate() {
-            let (s0, n) = (tx.start[x], tx.len[x]);
-            let ws = &tx.weights[x * tx.stride..x * tx.stride + n];
-            *o = row[s0..s0 + n].iter().zip(ws).map(|(p, wt)| p * wt).sum();
-        }
-    }
+    let tx = taps(sw, w, 1);
+    let ty = taps(sh, h, 1);
     let mut out = vec![0f32; w * h];
-    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
-        let (s0, n) = (ty.start[y], ty.len[y]);
-        for k in 0..n {
-            let wt = ty.weights[y * ty.stride + k];
-            for (o, &s) in orow.iter_mut().zip(&tmp[(s0 + k) * w..(s0 + k + 1) * w]) {
-                *o += wt * s;
+    let mut col = vec![0f32; sw];
+    for ((orow, &s0), ws) in out
+        .chunks_exact_mut(w)
+        .zip(&ty.start)
+        .zip(ty.weights.chunks_exact(ty.width))
+    {
+        col.fill(0.0);
+        for (k, &wt) in ws.iter().enumerate() {
+            for (c, &s) in col.iter_mut().zip(&src[(s0 + k) * sw..(s0 + k + 1) * sw]) {
+                *c += wt * s;
             }
+        }
+        for ((o, &x0), wx) in orow
+            .iter_mut()
+            .zip(&tx.start)
+            .zip(tx.weights.chunks_exact(tx.width))
+        {
+            *o = col[x0..x0 + tx.width]
+                .iter()
+                .zip(wx)
+                .map(|(p, wt)| p * wt)
+                .sum();
         }
     }
     out
@@ -209,14 +290,20 @@ pub fn halve(img: &RgbImage) -> RgbImage {
         return img.clone();
     }
     let mut out = vec![0u8; hw * hh * 3];
-    for (y, orow) in out.chunks_exact_mut(hw * 3).enumerate() {
-        let a = &img.pixels[2 * y * w * 3..(2 * y + 1) * w * 3];
-        let b = &img.pixels[(2 * y + 1) * w * 3..(2 * y + 2) * w * 3];
-        for (x, o) in orow.chunks_exact_mut(3).enumerate() {
-            let (p, q) = (6 * x, 6 * x + 3);
+    // Each pair of rows is summed first (whole rows, which vectorise),
+    // then neighbouring pixels of the sum.
+    let mut pair = vec![0u16; w * 3];
+    for (orow, rows) in out
+        .chunks_exact_mut(hw * 3)
+        .zip(img.pixels.chunks_exact(2 * w * 3))
+    {
+        let (a, b) = rows.split_at(w * 3);
+        for ((p, &x), &y) in pair.iter_mut().zip(a).zip(b) {
+            *p = x as u16 + y as u16;
+        }
+        for (o, q) in orow.chunks_exact_mut(3).zip(pair.chunks_exact(6)) {
             for c in 0..3 {
-                let s = a[p + c] as u16 + a[q + c] as u16 + b[p + c] as u16 + b[q + c] as u16;
-                o[c] = ((s + 2) >> 2) as u8;
+                o[c] = ((q[c] + q[3 + c] + 2) >> 2) as u8;
             }
         }
     }
@@ -281,34 +368,36 @@ pub fn box_sizes(sigma: f32, n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// One box blur of odd width `size` along rows, edges extended.
-fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
+/// One box blur of odd width `size` along rows, edges extended: each row
+/// is extended by `size / 2` copies of its end pixels, summed into a
+/// running prefix, and every window is the difference of two prefixes.
+fn box_rows_wide(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
     let r = size / 2;
     let inv = (1u32 << 16) / size as u32;
-    let at = |i: isize| i.clamp(0, w as isize - 1) as usize * 3;
+    let mut prefix = vec![0u32; (w + 2 * r + 1) * 3];
     for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
-        let (mut sr, mut sg, mut sb) = (0u32, 0u32, 0u32);
-        for i in -(r as isize)..=(r as isize) {
-            let p = at(i);
-            sr += srow[p] as u32;
-            sg += srow[p + 1] as u32;
-            sb += srow[p + 2] as u32;
+        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+        let padded = std::iter::repeat_n(first, r)
+            .chain(srow.chunks_exact(3))
+            .chain(std::iter::repeat_n(last, r));
+        // Running sums in registers (a store-then-load chain is slow).
+        let mut run = [0u32; 3];
+        for (p, out) in padded.zip(prefix[3..].chunks_exact_mut(3)) {
+            for (r, &v) in run.iter_mut().zip(p) {
+                *r += v as u32;
+            }
+            out.copy_from_slice(&run);
         }
-        for (i, d) in drow.chunks_exact_mut(3).enumerate() {
-            d[0] = ((sr * inv + (1 << 15)) >> 16) as u8;
-            d[1] = ((sg * inv + (1 << 15)) >> 16) as u8;
-            d[2] = ((sb * inv + (1 << 15)) >> 16) as u8;
-            let (a, b) = (at(i as isize + r as isize + 1), at(i as isize - r as isize));
-            sr = sr + srow[a] as u32 - srow[b] as u32;
-            sg = sg + srow[a + 1] as u32 - srow[b + 1] as u32;
-            sb = sb + srow[a + 2] as u32 - srow[b + 2] as u32;
+        let span = (2 * r + 1) * 3;
+        for ((d, &hi), &lo) in drow.iter_mut().zip(&prefix[span..]).zip(&prefix[..]) {
+            *d = (((hi - lo) * inv + (1 << 15)) >> 16) as u8;
         }
     }
 }
 
 /// One box blur of odd width `size` along columns, edges extended; works
 /// row by row with a running sum per column.
-fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
+fn box_cols_wide(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     let r = size as isize / 2;
     let stride = w * 3;
     let row = |y: isize| {
@@ -333,6 +422,78 @@ fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     }
 }
 
+/// Widest box [`box_rows`] and [`box_cols`] take (from 3): their sums stay
+/// in 16 bits and the window is summed term by term.
+const NARROW_BOX: usize = 31;
+
+/// `(s * inv + 2^15) >> 16`, the rounding of the wide passes, as
+/// `(high16(2 s * inv) + 1) >> 1` (the same value), which vectorises to a
+/// 16-bit high multiply; `2 s` fits 16 bits for windows up to
+/// [`NARROW_BOX`].
+#[inline(always)]
+fn scale16(s: u16, inv: u16) -> u8 {
+    let high = ((2 * s) as u32 * inv as u32) >> 16;
+    ((high as u16 + 1) >> 1) as u8
+}
+
+/// [`box_rows_wide`] for windows up to [`NARROW_BOX`]: the row, extended by
+/// its end pixels, is added to itself shifted by one pixel at a time.
+fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
+    let r = size / 2;
+    let inv = ((1u32 << 16) / size as u32) as u16;
+    let mut padded = vec![0u16; (w + 2 * r) * 3];
+    let mut sums = vec![0u16; w * 3];
+    for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
+        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+        let (left, rest) = padded.split_at_mut(r * 3);
+        let (mid, right) = rest.split_at_mut(w * 3);
+        for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
+            *d = v as u16;
+        }
+        for (d, &v) in mid.iter_mut().zip(srow) {
+            *d = v as u16;
+        }
+        for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
+            *d = v as u16;
+        }
+        sums.copy_from_slice(&padded[..w * 3]);
+        for k in 1..size {
+            for (s, &v) in sums.iter_mut().zip(&padded[k * 3..]) {
+                *s += v;
+            }
+        }
+        for (d, &s) in drow.iter_mut().zip(&sums) {
+            *d = scale16(s, inv);
+        }
+    }
+}
+
+/// [`box_cols_wide`] for windows up to [`NARROW_BOX`], in 16 bits.
+fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
+    let r = size as isize / 2;
+    let stride = w * 3;
+    let row = |y: isize| {
+        let y = y.clamp(0, h as isize - 1) as usize;
+        &src[y * stride..(y + 1) * stride]
+    };
+    let mut sum = vec![0u16; stride];
+    for y in -r..=r {
+        for (s, &v) in sum.iter_mut().zip(row(y)) {
+            *s += v as u16;
+        }
+    }
+    let inv = ((1u32 << 16) / size as u32) as u16;
+    for (y, drow) in dst.chunks_exact_mut(stride).enumerate() {
+        for (d, &s) in drow.iter_mut().zip(&sum) {
+            *d = scale16(s, inv);
+        }
+        let (add, sub) = (row(y as isize + r + 1), row(y as isize - r));
+        for ((s, &a), &b) in sum.iter_mut().zip(add).zip(sub) {
+            *s = *s + a as u16 - b as u16;
+        }
+    }
+}
+
 /// Gaussian blur of standard deviation `sigma` pixels, approximated by three
 /// successive box blurs along each axis.
 pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
@@ -343,8 +504,17 @@ pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
     let mut a = img.pixels.clone();
     let mut b = vec![0u8; a.len()];
     for size in box_sizes(sigma, 3) {
-        box_rows(&a, &mut b, w, size);
-        box_cols(&b, &mut a, w, h, size);
+        match size {
+            1 => {}
+            2..=NARROW_BOX => {
+                box_rows(&a, &mut b, w, size);
+                box_cols(&b, &mut a, w, h, size);
+            }
+            _ => {
+                box_rows_wide(&a, &mut b, w, size);
+                box_cols_wide(&b, &mut a, w, h, size);
+            }
+        }
     }
     RgbImage {
         width: img.width,
@@ -467,6 +637,108 @@ mod tests {
         let centre = b.get(20, 20)[0];
         assert!(centre > 0 && centre < 20, "{centre}");
         assert!(b.get(0, 0)[0] == 0);
+    }
+
+    #[test]
+    fn narrow_box_passes_equal_the_wide_ones() {
+        let (w, h) = (37, 23);
+        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+        for size in (3..=NARROW_BOX).step_by(2) {
+            let (mut a, mut b) = (vec![0u8; src.len()], vec![0u8; src.len()]);
+            box_rows(&src, &mut a, w, size);
+            box_rows_wide(&src, &mut b, w, size);
+            assert_eq!(a, b, "rows, size {size}");
+            box_cols(&src, &mut a, w, h, size);
+            box_cols_wide(&src, &mut b, w, h, size);
+            assert_eq!(a, b, "columns, size {size}");
+        }
+        // Wide windows (past the 16-bit sums) still blur.
+        let mut img = RgbImage::new(80, 80);
+        img.put(40, 40, [255, 255, 255]);
+        let b = gaussian_blur(&img, 40.0);
+        assert!(b.get(40, 40)[0] <= 1 && b.get(0, 0) == [0, 0, 0]);
+    }
+
+    /// The triangle filter straight from its definition, in f64.
+    fn resize_reference(img: &RgbImage, w: usize, h: usize) -> Vec<f64> {
+        let axis = |src: usize, dst: usize| -> Vec<Vec<f64>> {
+            let scale = src as f64 / dst as f64;
+            let support = scale.max(1.0);
+            (0..dst)
+                .map(|o| {
+                    let centre = (o as f64 + 0.5) * scale;
+                    let ws: Vec<f64> = (0..src)
+                        .map(|s| (1.0 - ((s as f64 + 0.5 - centre) / support).abs()).max(0.0))
+                        .collect();
+                    let sum: f64 = ws.iter().sum();
+                    ws.iter().map(|w| w / sum).collect()
+                })
+                .collect()
+        };
+        let (sw, sh) = (img.width as usize, img.height as usize);
+        let (ax, ay) = (axis(sw, w), axis(sh, h));
+        let mut out = vec![0f64; w * h * 3];
+        for (y, wy) in ay.iter().enumerate() {
+            for (x, wx) in ax.iter().enumerate() {
+                for c in 0..3 {
+                    let mut v = 0.0;
+                    for (sy, &a) in wy.iter().enumerate().filter(|(_, &a)| a > 0.0) {
+                        for (sx, &b) in wx.iter().enumerate().filter(|(_, &b)| b > 0.0) {
+                            v += a * b * img.pixels[(sy * sw + sx) * 3 + c] as f64;
+                        }
+                    }
+                    out[(y * w + x) * 3 + c] = v;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn resize_matches_the_filter_definition() {
+        let mut img = RgbImage::new(61, 47);
+        for (i, p) in img.pixels.iter_mut().enumerate() {
+            *p = ((i * 7919 + i / 183 * 31) % 256) as u8;
+        }
+        // Shrinking (2 to 6 taps and more), enlarging, and both at once.
+        for (w, h) in [
+            (49, 38),
+            (40, 30),
+            (25, 19),
+            (20, 15),
+            (12, 9),
+            (5, 4),
+            (97, 80),
+            (30, 90),
+            (122, 20),
+        ] {
+            let got = resize(&img, w, h);
+            let want = resize_reference(&img, w as usize, h as usize);
+            let worst = got
+                .pixels
+                .iter()
+                .zip(&want)
+                .map(|(&g, &r)| (g as f64 - r).abs())
+                .fold(0.0, f64::max);
+            assert!(worst <= 0.51, "{w}x{h}: off by {worst}");
+        }
+    }
+
+    #[test]
+    fn halve_averages_2x2_blocks() {
+        let g = gradient(9, 7);
+        let h = halve(&g);
+        assert_eq!((h.width, h.height), (4, 3));
+        for (x, y) in [(0, 0), (3, 2), (1, 2)] {
+            let px = |dx, dy| g.get(2 * x + dx, 2 * y + dy);
+            for c in 0..3 {
+                let s: u32 = [px(0, 0), px(1, 0), px(0, 1), px(1, 1)]
+                    .iter()
+                    .map(|p| p[c] as u32)
+                    .sum();
+                assert_eq!(h.get(x, y)[c] as u32, (s + 2) / 4, "({x}, {y})");
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! 2. two passes of a box filter along rows then columns (Jarosz: together
 //!    a tent filter), window `ceil(width / 128)` along rows and
 //!    `ceil(height / 128)` along columns;
-//! 3. decimation to 64 x 64 by sampling at the centres of a 64 x 64 grid;
+//! 3. decimation to 64 x 64 by sampling at the centres of a 64 x 64 grid
+//!    (steps 2 and 3 are computed together: the filter's weights at the
+//!    sample positions applied to the plane, the same values up to float
+//!    rounding);
 //! 4. quality: the sum over neighbouring pairs of the 64 x 64 image of
 //!    `|trunc((a - b) * 100 / 255)|`, divided by 90, capped at 100;
 //! 5. DCT-II of the 64 x 64 image keeping frequencies 1..=16 on both axes
@@ -106,78 +109,101 @@ fn set_bit(h: &mut [u8; 32], k: usize) {
     h[byte] |= 1 << (bit % 8);
 }
 
-/// One pass of the reference box filter over `n` values spaced `stride`
-/// apart: output `i` is the mean of inputs `i - (w - h) ..= i + h - 1`
-/// clipped to the vector, with `h = (w + 2) / 2`.
-fn box1d(input: &[f32], out: &mut [f32], start: usize, n: usize, stride: usize, w: usize) {
+/// The inputs the reference box filter of window `w` averages for output
+/// `i` of `n`: `i - (w - h) ..= i + h - 1` with `h = (w + 2) / 2`, clipped
+/// to the vector (as a half-open range).
+fn box_window(i: usize, n: usize, w: usize) -> (usize, usize) {
     let half = (w + 2) / 2;
-    let before = w - half; // inputs before i
-    let after = half - 1; // inputs after i
-    let at = |i: usize| input[start + i * stride];
-    let mut sum = 0f32;
-    let (mut lo, mut hi) = (0usize, 0usize); // window [lo, hi)
-                                             // Fill up to the first output's window.
-    while hi < (after + 1).min(n) {
-        sum += at(hi);
-        hi += 1;
-    }
-    let mut count = 0;
-    let mut inv = 0f32;
-    for i in 0..n {
-        let add = i > 0 && hi < n;
-        let sub = i > before;
-        match (add, sub) {
-            // Steady state: one dependent add per step.
-            (true, true) => {
-                sum += at(hi) - at(lo);
-                hi += 1;
-                lo += 1;
-            }
-            (true, false) => {
-                sum += at(hi);
-                hi += 1;
-            }
-            (false, true) => {
-                sum -= at(lo);
-                lo += 1;
-            }
-            (false, false) => {}
-        }
-        if hi - lo != count {
-            count = hi - lo;
-            inv = 1.0 / count as f32;
-        }
-        out[start + i * stride] = sum * inv;
+    (i.saturating_sub(w - half), (i + half).min(n))
+}
+
+/// One pass of the reference box filter, literally (the tests check the
+/// sampled weights against it).
+#[cfg(test)]
+fn box1d(input: &[f32], out: &mut [f32], w: usize) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let (lo, hi) = box_window(i, input.len(), w);
+        *o = input[lo..hi].iter().sum::<f32>() / (hi - lo) as f32;
     }
 }
 
-/// [`box1d`] down every column at once (row by row, for the cache).
-fn box_cols(input: &[f32], out: &mut [f32], w: usize, h: usize, win: usize) {
-    let half = (win + 2) / 2;
-    let before = win - half;
-    let after = half - 1;
-    let mut sum = vec![0f32; w];
-    let (mut lo, mut hi) = (0usize, 0usize);
-    for i in 0..h {
-        let want_hi = (i + after + 1).min(h);
-        while hi < want_hi {
-            for (s, &v) in sum.iter_mut().zip(&input[hi * w..(hi + 1) * w]) {
-                *s += v;
-            }
-            hi += 1;
+/// The reference's filtering along one axis of length `n` (two box passes
+/// of window `win`) read at the 64 sample positions of step 3, as weights:
+/// sample `s` is `sum_k weights[s * width + k] * input[start[s] + k]`.
+/// Only these 64 x 64 values of the filtered plane are ever used, so they
+/// are computed directly.
+struct Sampled {
+    start: [usize; 64],
+    weights: Vec<f32>,
+    width: usize,
+}
+
+fn sampled_tent(n: usize, win: usize) -> Sampled {
+    let mut per: Vec<(usize, Vec<f64>)> = Vec::with_capacity(64);
+    for s in 0..64 {
+        let p = (((s as f64 + 0.5) * n as f64 / 64.0) as usize).min(n - 1);
+        let (lo, hi) = box_window(p, n, win);
+        let first = box_window(lo, n, win).0;
+        let last = box_window(hi - 1, n, win).1;
+        let mut ws = vec![0f64; last - first];
+        for j in lo..hi {
+            let (a, b) = box_window(j, n, win);
+            let wt = 1.0 / ((hi - lo) * (b - a)) as f64;
+            ws[a - first..b - first].iter_mut().for_each(|w| *w += wt);
         }
-        let want_lo = i.saturating_sub(before);
-        while lo < want_lo {
-            for (s, &v) in sum.iter_mut().zip(&input[lo * w..(lo + 1) * w]) {
-                *s -= v;
-            }
-            lo += 1;
-        }
-        let inv = 1.0 / (hi - lo) as f32;
-        for (o, &s) in out[i * w..(i + 1) * w].iter_mut().zip(&sum) {
-            *o = s * inv;
+        per.push((first, ws));
+    }
+    let width = per.iter().map(|(_, ws)| ws.len()).max().unwrap_or(1);
+    let mut out = Sampled {
+        start: [0; 64],
+        weights: vec![0.0; 64 * width],
+        width,
+    };
+    for (s, (first, ws)) in per.into_iter().enumerate() {
+        let start = first.min(n - width);
+        out.start[s] = start;
+        let off = s * width + first - start;
+        for (d, w) in out.weights[off..off + ws.len()].iter_mut().zip(ws) {
+            *d = w as f32;
         }
     }
+    out
+}
+
+/// Steps 2 and 3: the 64 x 64 samples of the filtered plane. Down y first
+/// (contiguous rows, which vectorise), then along x at the 64 columns.
+fn filtered_samples(luma: &[f32], w: usize, h: usize) -> [[f32; 64]; 64] {
+    let ty = sampled_tent(h, h.div_ceil(128));
+    let tx = sampled_tent(w, w.div_ceil(128));
+    let mut m = [[0f32; 64]; 64];
+    let mut col = vec![0f32; w];
+    for ((mrow, &y0), wy) in m
+        .iter_mut()
+        .zip(&ty.start)
+        .zip(ty.weights.chunks_exact(ty.width))
+    {
+        col.fill(0.0);
+        for (k, &wt) in wy.iter().enumerate() {
+            if wt != 0.0 {
+                let row = &luma[(y0 + k) * w..(y0 + k + 1) * w];
+                for (c, &v) in col.iter_mut().zip(row) {
+                    *c += wt * v;
+                }
+            }
+        }
+        for ((v, &x0), wx) in mrow
+            .iter_mut()
+            .zip(&tx.start)
+            .zip(tx.weights.chunks_exact(tx.width))
+        {
+            *v = col[x0..x0 + tx.width]
+                .iter()
+                .zip(wx)
+                .map(|(p, q)| p * q)
+                .sum();
+        }
+    }
+    m
 }
 
 /// 16 x 16 DCT coefficients and quality from row-major luma.
@@ -186,24 +212,7 @@ fn dct16(luma: &[f32], w: usize, h: usize) -> Option<([[f32; 16]; 16], u8)> {
     if w < MIN_DIM || h < MIN_DIM || luma.len() != w * h {
         return None;
     }
-    let mut a = luma.to_vec();
-    let mut b = vec![0f32; w * h];
-    let win_rows = w.div_ceil(128); // window along rows (horizontal)
-    let win_cols = h.div_ceil(128);
-    for _ in 0..2 {
-        for r in 0..h {
-            box1d(&a, &mut b, r * w, w, 1, win_rows);
-        }
-        box_cols(&b, &mut a, w, h, win_cols);
-    }
-    let mut m = [[0f32; 64]; 64];
-    for (i, row) in m.iter_mut().enumerate() {
-        let y = ((i as f64 + 0.5) * h as f64 / 64.0) as usize;
-        for (j, v) in row.iter_mut().enumerate() {
-            let x = ((j as f64 + 0.5) * w as f64 / 64.0) as usize;
-            *v = a[y.min(h - 1) * w + x.min(w - 1)];
-        }
-    }
+    let m = filtered_samples(luma, w, h);
     // Quality.
     let mut grad: i64 = 0;
     for i in 0..63 {
@@ -217,45 +226,47 @@ fn dct16(luma: &[f32], w: usize, h: usize) -> Option<([[f32; 16]; 16], u8)> {
         }
     }
     let quality = (grad / 90).min(100) as u8;
-    // DCT: D[k][j] = sqrt(2/64) cos(pi/128 (k+1)(2j+1)); B = D M D^T.
-    let d = dct_matrix();
+    // DCT: D[k][j] = sqrt(2/64) cos(pi/128 (k+1)(2j+1)); B = D M D^T, as
+    // sums of whole rows (T = D M, then B = T D^T with D^T stored).
+    let (d, dt) = dct_matrix();
     let mut t = [[0f32; 64]; 16];
-    for k in 0..16 {
-        for j in 0..64 {
-            let mut s = 0f32;
-            for (i, row) in m.iter().enumerate() {
-                s += d[k][i] * row[j];
+    for (trow, drow) in t.iter_mut().zip(d.iter()) {
+        for (&dk, mrow) in drow.iter().zip(&m) {
+            for (o, &v) in trow.iter_mut().zip(mrow) {
+                *o += dk * v;
             }
-            t[k][j] = s;
         }
     }
     let mut out = [[0f32; 16]; 16];
-    for (k, orow) in out.iter_mut().enumerate() {
-        for (l, o) in orow.iter_mut().enumerate() {
-            let mut s = 0f32;
-            for j in 0..64 {
-                s += t[k][j] * d[l][j];
+    for (orow, trow) in out.iter_mut().zip(&t) {
+        for (&tk, dtrow) in trow.iter().zip(dt.iter()) {
+            for (o, &v) in orow.iter_mut().zip(dtrow) {
+                *o += tk * v;
             }
-            *o = s;
         }
     }
     Some((out, quality))
 }
 
-fn dct_matrix() -> &'static [[f32; 64]; 16] {
+/// The 16 x 64 DCT matrix of step 5 and its transpose.
+type DctMatrices = ([[f32; 64]; 16], [[f32; 16]; 64]);
+
+fn dct_matrix() -> &'static DctMatrices {
     use std::sync::OnceLock;
-    static D: OnceLock<Box<[[f32; 64]; 16]>> = OnceLock::new();
+    static D: OnceLock<Box<DctMatrices>> = OnceLock::new();
     D.get_or_init(|| {
-        let mut d = Box::new([[0f32; 64]; 16]);
+        let mut m = Box::new(([[0f32; 64]; 16], [[0f32; 16]; 64]));
         let scale = (2.0f64 / 64.0).sqrt();
-        for (i, row) in d.iter_mut().enumerate() {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (scale
+        for i in 0..16 {
+            for j in 0..64 {
+                let v = (scale
                     * (std::f64::consts::PI / 128.0 * (i + 1) as f64 * (2 * j + 1) as f64).cos())
                     as f32;
+                m.0[i][j] = v;
+                m.1[j][i] = v;
             }
         }
-        d
+        m
     })
 }
 
@@ -316,11 +327,31 @@ pub const HASH_MAX_SIDE: usize = 512;
 /// (PDQ) or 32 x 32 (pHash) samples, so this changes them very little and
 /// makes them independent of the decode size.
 pub fn hash_luma(img: &crate::RgbImage) -> (Vec<f32>, usize, usize) {
-    let (mut luma, mut w, mut h) = (img.luma_f32(), img.width as usize, img.height as usize);
+    let (mut luma, mut w, mut h) = (luma(img), img.width as usize, img.height as usize);
     while w.max(h) > HASH_MAX_SIDE && w.min(h) >= 128 {
         (luma, w, h) = crate::ops::halve_plane(&luma, w, h);
     }
     (luma, w, h)
+}
+
+/// [`crate::RgbImage::luma_f32`], bit for bit, by table: each product
+/// `0.299 * R` etc. is looked up and the three are added in the same
+/// order (a lookup per channel is cheaper than a conversion and multiply).
+fn luma(img: &crate::RgbImage) -> Vec<f32> {
+    use std::sync::OnceLock;
+    static TABLES: OnceLock<Box<[[f32; 256]; 3]>> = OnceLock::new();
+    let t = TABLES.get_or_init(|| {
+        let mut t = Box::new([[0f32; 256]; 3]);
+        for v in 0..256 {
+            let f = v as f32;
+            (t[0][v], t[1][v], t[2][v]) = (0.299 * f, 0.587 * f, 0.114 * f);
+        }
+        t
+    });
+    img.pixels
+        .chunks_exact(3)
+        .map(|p| t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize])
+        .collect()
 }
 
 /// PDQ of an RGB image (of its [`hash_luma`] plane).
@@ -380,7 +411,7 @@ mod tests {
         // divided by the window size in use).
         let input: Vec<f32> = (0..16).map(|x| x as f32).collect();
         let mut out = vec![0f32; 16];
-        box1d(&input, &mut out, 0, 16, 1, 7);
+        box1d(&input, &mut out, 7);
         let sums = [
             6, 10, 15, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 75, 65, 54,
         ];
@@ -392,7 +423,7 @@ mod tests {
             );
         }
         // Window 8.
-        box1d(&input, &mut out, 0, 16, 1, 8);
+        box1d(&input, &mut out, 8);
         let sums = [
             10, 15, 21, 28, 36, 44, 52, 60, 68, 76, 84, 92, 84, 75, 65, 54,
         ];
@@ -403,6 +434,59 @@ mod tests {
                 "{i}"
             );
         }
+    }
+
+    #[test]
+    fn sampled_weights_equal_the_literal_filter() {
+        // Two box passes along each axis, as the reference runs them, read
+        // at the 64 x 64 sample positions.
+        for (w, h) in [
+            (5usize, 7usize),
+            (64, 64),
+            (333, 500),
+            (400, 300),
+            (1000, 750),
+        ] {
+            let luma: Vec<f32> = (0..w * h)
+                .map(|i| ((i * 7919 + i / w * 31) % 256) as f32)
+                .collect();
+            let (wr, wc) = (w.div_ceil(128), h.div_ceil(128));
+            let mut a = luma.clone();
+            for _ in 0..2 {
+                for row in a.chunks_exact_mut(w) {
+                    let input = row.to_vec();
+                    box1d(&input, row, wr);
+                }
+                for x in 0..w {
+                    let input: Vec<f32> = (0..h).map(|y| a[y * w + x]).collect();
+                    let mut out = vec![0f32; h];
+                    box1d(&input, &mut out, wc);
+                    (0..h).for_each(|y| a[y * w + x] = out[y]);
+                }
+            }
+            let m = filtered_samples(&luma, w, h);
+            for (i, row) in m.iter().enumerate() {
+                let y = (((i as f64 + 0.5) * h as f64 / 64.0) as usize).min(h - 1);
+                for (j, &v) in row.iter().enumerate() {
+                    let x = (((j as f64 + 0.5) * w as f64 / 64.0) as usize).min(w - 1);
+                    let want = a[y * w + x];
+                    assert!((v - want).abs() < 1e-3, "{w}x{h} ({i}, {j}): {v} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn table_luma_is_luma_f32() {
+        let mut img = crate::RgbImage::new(256, 3);
+        for x in 0..256u32 {
+            let v = x as u8;
+            img.put(x, 0, [v, 0, 0]);
+            img.put(x, 1, [v, v.wrapping_mul(7), 255 - v]);
+            img.put(x, 2, [v / 3, 255 - v, v.wrapping_add(101)]);
+        }
+        let (a, b) = (luma(&img), img.luma_f32());
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 
     #[test]
