@@ -25,7 +25,10 @@ fn time<T>(name: &str, n: u32, mut f: impl FnMut() -> T) -> T {
 fn main() {
     let path = std::env::args().nth(1).expect("FILE");
     let bytes = std::fs::read(path).unwrap();
-    let n = 20;
+    let n: u32 = std::env::var("STAGES_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     time("exif", n, || athar_media::read_exif(&bytes).ok());
     time("decode full", 5, || {
         athar_media::decode_full(&bytes).unwrap()
