@@ -42,7 +42,7 @@ const ZIGZAG: [u8; 64] = [
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
-/// Bits of lookahead for the DC code table.
+/// Bits of lookahead for the DC code and step tables.
 const DC_BITS: u32 = 9;
 /// Bits of lookahead for the AC step table.
 const AC_BITS: u32 = 11;
@@ -64,6 +64,7 @@ const COEF: u32 = 1 << 7;
 const ERROR: u32 = 1 << 15;
 const BAD_CODE: u32 = ERROR | (64 << 8);
 const AC_SIZE: u32 = ERROR | (64 << 8) | 1;
+const DC_SIZE: u32 = ERROR | (64 << 8) | 2;
 
 fn ac_entry(len: u32, rs: u8, value: i32) -> u32 {
     let (run, size) = ((rs >> 4) as u32, (rs & 15) as u32);
@@ -92,7 +93,7 @@ fn extend(v: u32, size: u32) -> i32 {
 #[derive(Clone)]
 struct Huffman {
     /// `(length << 8) | symbol` for codes of at most DC_BITS bits, 0 else.
-    lut: Vec<u16>,
+    lut: Box<[u16; 1 << DC_BITS]>,
     maxcode: [i32; 18],
     valptr: [i32; 17],
     mincode: [i32; 17],
@@ -102,7 +103,7 @@ struct Huffman {
 impl Huffman {
     fn new(counts: &[u8; 16], values: &[u8]) -> Result<Huffman, Error> {
         let mut h = Huffman {
-            lut: vec![0; 1 << DC_BITS],
+            lut: Box::new([0; 1 << DC_BITS]),
             maxcode: [-1; 18],
             valptr: [0; 17],
             mincode: [0; 17],
@@ -192,6 +193,42 @@ impl Huffman {
             }
         }
         t
+    }
+
+    /// The DC step table: `len | value << 16` where the code and its
+    /// extra bits fit in DC_BITS, SLOW elsewhere.
+    fn dc_table(&self) -> Box<[u32; 1 << DC_BITS]> {
+        let mut t = Box::new([SLOW; 1 << DC_BITS]);
+        for (p, e) in t.iter_mut().enumerate() {
+            let l = self.lut[p];
+            if l == 0 {
+                continue;
+            }
+            let (len, size) = ((l >> 8) as u32, (l & 0xFF) as u32);
+            if size <= 11 && len + size <= DC_BITS {
+                let v = (p as u32 >> (DC_BITS - len - size)) & ((1 << size) - 1);
+                *e = (len + size) | ((extend(v, size) as i16 as u16 as u32) << 16);
+            }
+        }
+        t
+    }
+
+    /// A DC step entry decoded from the top of `bits` (at least 27 valid
+    /// bits); [`BAD_CODE`] or [`DC_SIZE`] for damaged data.
+    fn dc_slow(&self, bits: u64) -> u32 {
+        let Some((len, size)) = self.symbol(bits) else {
+            return BAD_CODE;
+        };
+        let size = size as u32;
+        if size > 11 {
+            return DC_SIZE;
+        }
+        let v = if size == 0 {
+            0
+        } else {
+            ((bits << len) >> (64 - size)) as u32
+        };
+        (len + size) | ((extend(v, size) as i16 as u16 as u32) << 16)
     }
 
     /// The skip table: like the step table without values, but resolving
@@ -608,70 +645,77 @@ struct Plane {
     data: Vec<u8>,
 }
 
-/// Reduced inverse DCT of one block: `S x S` area averages from the low
-/// quantised coefficients `c` (natural order `v * 4 + u`) and their
-/// quantisers `q`.
-#[inline(always)]
-fn idct_block<const S: usize>(
-    c: &[i32; 17],
-    q: &[f32; 16],
-    w: &[[f32; 4]; 4],
-    out: &mut [u8],
-    at: usize,
-    stride: usize,
-) {
-    let px = |v: f32| (v + 128.5).clamp(0.0, 255.0) as u8;
-    let f = |i: usize| c[i] as f32 * q[i];
-    match S {
-        1 => out[at] = px(f(0) * w[0][0] * w[0][0]),
-        2 => {
-            // Separable 2-point: a = w[0][*], b = w[1][0] (w[1][1] = -b).
-            let (a, b) = (w[0][0], w[1][0]);
-            let (f0, f1, f4, f5) = (f(0) * a, f(1) * b, f(4) * a, f(5) * b);
-            let (r00, r01) = (f0 + f1, f0 - f1);
-            let (r10, r11) = (f4 + f5, f4 - f5);
-            let o = &mut out[at..at + stride + 2];
-            o[0] = px(r00 * a + r10 * b);
-            o[1] = px(r01 * a + r11 * b);
-            o[stride] = px(r00 * a - r10 * b);
-            o[stride + 1] = px(r01 * a - r11 * b);
-        }
-        _ => {
-            let mut tmp = [[0f32; 4]; 4];
-            for v in 0..4 {
-                let r = [f(v * 4), f(v * 4 + 1), f(v * 4 + 2), f(v * 4 + 3)];
-                for x in 0..4 {
-                    tmp[v][x] = r[0] * w[0][x] + r[1] * w[1][x] + r[2] * w[2][x] + r[3] * w[3][x];
-                }
-            }
-            for y in 0..4 {
-                let row = &mut out[at + y * stride..at + y * stride + 4];
-                for x in 0..4 {
-                    row[x] = px(tmp[0][x] * w[0][y]
-                        + tmp[1][x] * w[1][y]
-                        + tmp[2][x] * w[2][y]
-                        + tmp[3][x] * w[3][y]);
-                }
-            }
-        }
-    }
+/// How to turn one component's kept coefficients into `s x s` samples per
+/// block: area-average weights, quantisers, and for 1 and 2 samples the
+/// products of both in 12-bit fixed point (the common scales run in
+/// integers).
+struct Idct {
+    s: usize,
+    w: [[f32; 4]; 4],
+    q: [f32; 16],
+    /// For coefficients 0, 1, 4 and 5 (natural order): `q * w * w << 12`.
+    fixed: [i64; 4],
 }
 
-/// [`idct_block`] for a run-time `s`.
-#[inline(always)]
-fn idct_any(
-    s: usize,
-    c: &[i32; 17],
-    q: &[f32; 16],
-    w: &[[f32; 4]; 4],
-    out: &mut [u8],
-    at: usize,
-    stride: usize,
-) {
-    match s {
-        1 => idct_block::<1>(c, q, w, out, at, stride),
-        2 => idct_block::<2>(c, q, w, out, at, stride),
-        _ => idct_block::<4>(c, q, w, out, at, stride),
+impl Idct {
+    fn new(s: usize, q: &[f32; 16]) -> Idct {
+        let w = weights(s);
+        let (a, b) = (w[0][0] as f64, w[1][0] as f64);
+        let f = |i: usize, wt: f64| (q[i] as f64 * wt * 4096.0).round() as i64;
+        Idct {
+            s,
+            w,
+            q: *q,
+            fixed: [f(0, a * a), f(1, a * b), f(4, a * b), f(5, b * b)],
+        }
+    }
+
+    /// Write the block with coefficients `c` (natural order `v * 4 + u`)
+    /// at `out[at..]`, rows `stride` apart.
+    #[inline(always)]
+    fn block(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
+        // 128.5 << 12: level shift and rounding.
+        const BIAS: i64 = 128 * 4096 + 2048;
+        let px = |v: i64| ((v + BIAS) >> 12).clamp(0, 255) as u8;
+        let k = &self.fixed;
+        match self.s {
+            1 => out[at] = px(c[0] as i64 * k[0]),
+            2 => {
+                let (c0, c1) = (c[0] as i64 * k[0], c[1] as i64 * k[1]);
+                let (c4, c5) = (c[4] as i64 * k[2], c[5] as i64 * k[3]);
+                let (t0, t1) = (c0 + c4, c0 - c4);
+                let (u0, u1) = (c1 + c5, c1 - c5);
+                let o = &mut out[at..at + stride + 2];
+                o[0] = px(t0 + u0);
+                o[1] = px(t0 - u0);
+                o[stride] = px(t1 + u1);
+                o[stride + 1] = px(t1 - u1);
+            }
+            _ => self.block4(c, out, at, stride),
+        }
+    }
+
+    #[inline(always)]
+    fn block4(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
+        let (w, q) = (&self.w, &self.q);
+        let px = |v: f32| (v + 128.5).clamp(0.0, 255.0) as u8;
+        let f = |i: usize| c[i] as f32 * q[i];
+        let mut tmp = [[0f32; 4]; 4];
+        for v in 0..4 {
+            let r = [f(v * 4), f(v * 4 + 1), f(v * 4 + 2), f(v * 4 + 3)];
+            for x in 0..4 {
+                tmp[v][x] = r[0] * w[0][x] + r[1] * w[1][x] + r[2] * w[2][x] + r[3] * w[3][x];
+            }
+        }
+        for y in 0..4 {
+            let row = &mut out[at + y * stride..at + y * stride + 4];
+            for x in 0..4 {
+                row[x] = px(tmp[0][x] * w[0][y]
+                    + tmp[1][x] * w[1][y]
+                    + tmp[2][x] * w[2][y]
+                    + tmp[3][x] * w[3][y]);
+            }
+        }
     }
 }
 
@@ -731,7 +775,6 @@ fn entropy_decode(
     let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
     let mcux = f.width.div_ceil(8 * hmax);
     let mcuy = f.height.div_ceil(8 * vmax);
-    let wts = weights(s);
     // Coefficients needed per block side: for the output, and for later.
     let ks = if want.keep { 4 } else { s };
     // Where each zigzag position goes: slot v*4+u when u, v < ks, else the
@@ -781,26 +824,50 @@ fn entropy_decode(
             }
         })
         .collect();
-    type Step = std::rc::Rc<([u32; 1 << AC_BITS], [u16; 1 << AC_BITS])>;
-    let mut tables: Vec<(&Huffman, &Huffman, Step)> = Vec::with_capacity(comps.len());
-    for (i, c) in comps.iter().enumerate() {
+    // Step tables per table id, built once each.
+    let mut dc_steps: [Option<Box<[u32; 1 << DC_BITS]>>; 4] = Default::default();
+    type AcSteps = (Box<[u32; 1 << AC_BITS]>, Box<[u16; 1 << AC_BITS]>);
+    let mut ac_steps: [Option<AcSteps>; 4] = Default::default();
+    for c in comps {
         let dc = f.dc[c.td]
             .as_ref()
             .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
         let ac = f.ac[c.ta]
             .as_ref()
             .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
-        // Components sharing an AC table share its step table.
-        let step = match comps[..i].iter().position(|o| o.ta == c.ta) {
-            Some(j) => std::rc::Rc::clone(&tables[j].2),
-            None => {
-                let step = ac.ac_table();
-                let skip = Huffman::skip_table(&step);
-                Step::new((*step, *skip))
-            }
-        };
-        tables.push((dc, ac, step));
+        dc_steps[c.td].get_or_insert_with(|| dc.dc_table());
+        ac_steps[c.ta].get_or_insert_with(|| {
+            let step = ac.ac_table();
+            let skip = Huffman::skip_table(&step);
+            (step, skip)
+        });
     }
+    let mut tables = Vec::with_capacity(comps.len());
+    for c in comps {
+        let (Some(dc), Some(ac), Some(dc_step), Some((step, skip))) = (
+            f.dc[c.td].as_ref(),
+            f.ac[c.ta].as_ref(),
+            dc_steps[c.td].as_deref(),
+            ac_steps[c.ta].as_ref(),
+        ) else {
+            return corrupt("JPEG: missing Huffman table");
+        };
+        tables.push(BlockTables {
+            dc,
+            ac,
+            dc_step,
+            step,
+            skip,
+        });
+    }
+    // The blocks of one MCU: component and position within the MCU.
+    let layout: Vec<(usize, usize, usize)> = comps
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| (0..c.v).flat_map(move |by| (0..c.h).map(move |bx| (ci, bx, by))))
+        .collect();
+    let block_comp: Vec<usize> = layout.iter().map(|l| l.0).collect();
+    let mut coefs = vec![[0i32; 32]; layout.len()];
     let blocks_per_mcu: usize = comps.iter().map(|c| c.h * c.v).sum();
     // One block reads at most 27 + 63 * 26 bits (< 256 bytes).
     let scan = Scan::new(data, f.scan_start, 256 * blocks_per_mcu + 16);
@@ -812,6 +879,7 @@ fn entropy_decode(
         n: 0,
     };
     let mut pred = [0i32; 4];
+    let idcts: Vec<Idct> = kept.iter().map(|k| Idct::new(s, &k.q)).collect();
     let mut next_rst = 0u8;
     for mcu in 0..mcux * mcuy {
         if f.restart > 0 && mcu > 0 && mcu % f.restart == 0 {
@@ -835,27 +903,28 @@ fn entropy_decode(
             pred = [0; 4];
         }
         let (mx, my) = (mcu % mcux, mcu / mcux);
-        for (ci, c) in comps.iter().enumerate() {
-            let (dc, ac, ref steps) = tables[ci];
-            let plane = &mut planes[ci];
-            let kc = &mut kept[ci];
-            for by in 0..c.v {
-                for bx in 0..c.h {
-                    let mut slots = [0i32; 17];
-                    let (step, skip) = &**steps;
-                    pred[ci] += decode_block(&mut rd, dc, step, skip, ac, &keep, last, &mut slots)?;
-                    slots[0] = pred[ci];
-                    let (gx, gy) = (mx * c.h + bx, my * c.v + by);
-                    if want.keep {
-                        let o = (gy * kc.bw + gx) * 16;
-                        for (d, &v) in kc.data[o..o + 16].iter_mut().zip(&slots[..16]) {
-                            *d = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
-                        }
-                    }
-                    let at = gy * s * plane.w + gx * s;
-                    idct_any(s, &slots, &kc.q, &wts, &mut plane.data, at, plane.w);
+        decode_mcu(
+            &mut rd,
+            &block_comp,
+            &tables,
+            &keep,
+            last,
+            &mut pred,
+            &mut coefs,
+        )?;
+        for (&(ci, bx, by), c) in layout.iter().zip(&coefs) {
+            let c16: &[i32; 16] = c[..16].try_into().unwrap();
+            let (gx, gy) = (mx * comps[ci].h + bx, my * comps[ci].v + by);
+            if want.keep {
+                let kc = &mut kept[ci];
+                let o = (gy * kc.bw + gx) * 16;
+                for (d, &v) in kc.data[o..o + 16].iter_mut().zip(c16) {
+                    *d = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
                 }
             }
+            let plane = &mut planes[ci];
+            let at = gy * s * plane.w + gx * s;
+            idcts[ci].block(c16, &mut plane.data, at, plane.w);
         }
         if rd.consumed() > scan.segments[seg].1 * 8 {
             return Err(stopped_early(scan.segments[seg].2));
@@ -895,30 +964,67 @@ impl From<BlockError> for Error {
     }
 }
 
-/// Decode one block: its DC difference (returned) and its AC coefficients
-/// into `slots` (`keep` maps the zigzag index to a slot; 16 is scratch).
-/// Until zigzag index `last` each step's value is stored; after it only
-/// lengths and runs matter.
+/// The tables one block of a component is decoded with.
+struct BlockTables<'a> {
+    dc: &'a Huffman,
+    ac: &'a Huffman,
+    dc_step: &'a [u32; 1 << DC_BITS],
+    step: &'a [u32; 1 << AC_BITS],
+    skip: &'a [u16; 1 << AC_BITS],
+}
+
+/// Decode the blocks of one MCU (`blocks[i]` = component of block `i`)
+/// into `out` (coefficients as in [`decode_block`]; DC made absolute with
+/// `pred`). One call per MCU keeps the bit reader in registers.
 #[inline(never)]
-fn decode_block(
+fn decode_mcu(
     rd: &mut Reader,
-    dc: &Huffman,
-    step: &[u32; 1 << AC_BITS],
-    skip: &[u16; 1 << AC_BITS],
-    ac: &Huffman,
+    blocks: &[usize],
+    tables: &[BlockTables],
     keep: &[u8; 64],
     last: usize,
-    slots: &mut [i32; 17],
+    pred: &mut [i32; 4],
+    out: &mut [[i32; 32]],
+) -> Result<(), BlockError> {
+    let mut r = Reader { ..*rd };
+    let mut result = Ok(());
+    for (&ci, slots) in blocks.iter().zip(out.iter_mut()) {
+        slots[..16].fill(0);
+        match decode_block(&mut r, &tables[ci & 3], keep, last, slots) {
+            Ok(diff) => {
+                pred[ci & 3] = pred[ci & 3].wrapping_add(diff);
+                slots[0] = pred[ci & 3];
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    *rd = r;
+    result
+}
+
+/// Decode one block: its DC difference (returned) and its AC coefficients
+/// into `slots` (`keep` maps the zigzag index to a slot; 16 and up are
+/// scratch). Until zigzag index `last` each step's value is stored; after
+/// it only lengths and runs matter.
+#[inline(always)]
+fn decode_block(
+    rd: &mut Reader,
+    t: &BlockTables,
+    keep: &[u8; 64],
+    last: usize,
+    slots: &mut [i32; 32],
 ) -> Result<i32, BlockError> {
-    // The bit buffer lives in registers here; `rd` is written back once.
     let (mut acc, mut n, mut pos) = (rd.acc, rd.n, rd.pos);
     let data = rd.data;
     macro_rules! refill {
         () => {
-            let b = match data.get(pos..pos + 8) {
-                Some(b) => u64::from_be_bytes(b.try_into().unwrap()),
-                None => 0,
-            };
+            // Branch-free and in bounds: the scan's padding means the clamp
+            // never bites on data that decodes (see `Scan::new`).
+            let at = pos.min(data.len() - 8);
+            let b = u64::from_be_bytes(data[at..at + 8].try_into().unwrap());
             acc |= b >> n;
             pos += ((63 - n) >> 3) as usize;
             n |= 56;
@@ -930,102 +1036,81 @@ fn decode_block(
             n -= $k;
         };
     }
-    // `$slow`: the entry flags that need the slow path (PARTIAL entries
-    // lack only the value).
-    macro_rules! lookup {
-        ($slow:expr) => {{
-            let e = step[(acc >> (64 - AC_BITS)) as usize];
-            if e & $slow != 0 {
-                ac.ac_slow(acc)
-            } else {
-                e
-            }
-        }};
-    }
     let result = 'block: {
-        // DC
-        refill!();
-        let Some((len, t)) = dc.symbol(acc) else {
-            break 'block Err(BlockError::BadCode);
-        };
-        consume!(len);
-        let t = t as u32;
-        if t > 11 {
-            break 'block Err(BlockError::DcSize);
+        // One table step; `$slow`: the entry flags that need the slow path
+        // (PARTIAL entries lack only the value). Damage found there ends the
+        // block.
+        macro_rules! lookup {
+            ($table:expr, $bits:expr, $slow:expr, $slow_fn:ident) => {{
+                let e = $table[(acc >> (64 - $bits)) as usize] as u32;
+                if e & $slow != 0 {
+                    let e = $slow_fn(t, acc);
+                    if e & ERROR != 0 {
+                        break 'block Err(match e {
+                            AC_SIZE => BlockError::AcSize,
+                            DC_SIZE => BlockError::DcSize,
+                            _ => BlockError::BadCode,
+                        });
+                    }
+                    e
+                } else {
+                    e
+                }
+            }};
         }
-        let diff = if t == 0 {
-            0
-        } else {
-            let v = (acc >> (64 - t)) as u32;
-            consume!(t);
-            extend(v, t)
-        };
+        // DC: the step table gives the difference with its length.
+        refill!();
+        let e = lookup!(t.dc_step, DC_BITS, SLOW, dc_slow);
+        consume!(e & LEN_MASK);
+        let diff = (e >> 16) as u16 as i16 as i32;
         let mut k = 1usize;
-        // Kept coefficients: one step per refill.
+        // Kept coefficients, two steps per refill (one reads at most 26
+        // bits). Here k <= 24, so a coefficient lands at 39 at most.
+        macro_rules! kept_step {
+            () => {
+                let e = lookup!(t.step, AC_BITS, SLOW | PARTIAL, ac_slow);
+                consume!(e & LEN_MASK);
+                k += ((e >> 8) & 0x7F) as usize;
+                if e & COEF != 0 {
+                    slots[keep[(k - 1) & 63] as usize & 31] = (e >> 16) as u16 as i16 as i32;
+                }
+            };
+        }
         while k <= last {
             refill!();
-            let e = lookup!(SLOW | PARTIAL);
-            if e & ERROR != 0 {
-                break 'block Err(if e == AC_SIZE {
-                    BlockError::AcSize
-                } else {
-                    BlockError::BadCode
-                });
+            kept_step!();
+            if k > last {
+                break;
             }
-            let len = e & LEN_MASK;
-            consume!(len);
-            k += ((e >> 8) & 0x7F) as usize;
-            if e & COEF != 0 {
-                if k > 64 {
-                    break 'block Err(BlockError::Index);
-                }
-                slots[keep[(k - 1) & 63] as usize] = (e >> 16) as u16 as i16 as i32;
-            }
+            kept_step!();
         }
-        // The rest: two lookups per refill (one reads at most 26 bits).
-        // While k < 48 the first of two steps cannot end the block (a step
-        // advances at most 16), so the skip table's pairs are safe.
+        // The rest: two lookups per refill. While k < 48 the first of two
+        // steps cannot end the block (a step advances at most 16), so the
+        // skip table's pairs are safe.
         let mut e = 0;
         while k < 48 {
             refill!();
-            e = skip[(acc >> (64 - AC_BITS)) as usize] as u32;
-            if e & SLOW != 0 {
-                e = ac.ac_slow(acc);
-            }
-            let len = e & LEN_MASK;
-            consume!(len);
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
             k += ((e >> 8) & 0x7F) as usize;
             if k >= 48 {
                 break;
             }
-            e = skip[(acc >> (64 - AC_BITS)) as usize] as u32;
-            if e & SLOW != 0 {
-                e = ac.ac_slow(acc);
-            }
-            let len = e & LEN_MASK;
-            consume!(len);
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
             k += ((e >> 8) & 0x7F) as usize;
         }
         while k < 64 {
             refill!();
-            e = lookup!(SLOW);
-            let len = e & LEN_MASK;
-            consume!(len);
+            e = lookup!(t.step, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
             k += ((e >> 8) & 0x7F) as usize;
             if k >= 64 {
                 break;
             }
-            e = lookup!(SLOW);
-            let len = e & LEN_MASK;
-            consume!(len);
+            e = lookup!(t.step, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
             k += ((e >> 8) & 0x7F) as usize;
-        }
-        if e & ERROR != 0 {
-            break 'block Err(if e == AC_SIZE {
-                BlockError::AcSize
-            } else {
-                BlockError::BadCode
-            });
         }
         if e & COEF != 0 && k > 64 {
             break 'block Err(BlockError::Index);
@@ -1034,6 +1119,18 @@ fn decode_block(
     };
     (rd.acc, rd.n, rd.pos) = (acc, n, pos);
     result
+}
+
+#[cold]
+#[inline(never)]
+fn ac_slow(t: &BlockTables, bits: u64) -> u32 {
+    t.ac.ac_slow(bits)
+}
+
+#[cold]
+#[inline(never)]
+fn dc_slow(t: &BlockTables, bits: u64) -> u32 {
+    t.dc.dc_slow(bits)
 }
 
 /// YCbCr (or grey) planes to RGB over `rect = (x0, y0, w, h)` of the output
@@ -1058,6 +1155,13 @@ fn to_rgb(
         let r = y * sampling[ci].1 / vmax - p.y0;
         &p.data[r * p.w..(r + 1) * p.w]
     };
+    let pairs = (planes.len() == 3
+        && sampling[0] == (hmax, vmax)
+        && sampling[1] == (1, 1)
+        && sampling[2] == (1, 1)
+        && hmax <= 2
+        && x0 % hmax == 0)
+        .then_some(hmax);
     for (y, out) in (y0..y0 + oh).zip(rgb.chunks_exact_mut(ow * 3)) {
         if planes.len() == 1 {
             let l = row(0, y);
@@ -1067,6 +1171,29 @@ fn to_rgb(
             continue;
         }
         let (yr, br, rr) = (row(0, y), row(1, y), row(2, y));
+        if let Some(hm) = pairs {
+            // Common layouts (4:4:4, 4:2:2, 4:2:0): one chroma sample per
+            // `hm` luma samples of the row, no index tables.
+            let lx = x0 - planes[0].x0;
+            let cx = x0 / hm - planes[1].x0;
+            let it = yr[lx..lx + ow]
+                .chunks(hm)
+                .zip(out.chunks_mut(3 * hm))
+                .zip(br[cx..].iter().zip(&rr[cx..]));
+            for ((ys, o), (&b, &r)) in it {
+                let (b, r) = (b as i32 - 128, r as i32 - 128);
+                let dr = (91_881 * r + 32_768) >> 16;
+                let dg = (22_554 * b + 46_802 * r - 32_768) >> 16;
+                let db = (116_130 * b + 32_768) >> 16;
+                for (&l, o) in ys.iter().zip(o.chunks_exact_mut(3)) {
+                    let l = l as i32;
+                    o[0] = (l + dr).clamp(0, 255) as u8;
+                    o[1] = (l - dg).clamp(0, 255) as u8;
+                    o[2] = (l + db).clamp(0, 255) as u8;
+                }
+            }
+            continue;
+        }
         for (x, o) in out.chunks_exact_mut(3).enumerate() {
             let l = yr[cols[0][x]] as i32;
             let b = br[cols[1][x]] as i32 - 128;
@@ -1103,12 +1230,12 @@ impl Coefs {
         let y0 = rect.1.min(oh.saturating_sub(1));
         let w = rect.2.min(ow - x0).max(1);
         let h = rect.3.min(oh - y0).max(1);
-        let wts = weights(s);
-        let mut coef = [0i32; 17];
+        let mut coef = [0i32; 16];
         let planes: Vec<Plane> = self
             .comps
             .iter()
             .map(|c| {
+                let idct = Idct::new(s, &c.q);
                 // Blocks of this plane under the rectangle.
                 let bx0 = (x0 * c.h / self.hmax) / s;
                 let bx1 = (((x0 + w - 1) * c.h / self.hmax) / s + 1).min(c.bw);
@@ -1123,7 +1250,7 @@ impl Coefs {
                             *d = v as i32;
                         }
                         let at = (by - by0) * s * pw + (bx - bx0) * s;
-                        idct_any(s, &coef, &c.q, &wts, &mut data, at, pw);
+                        idct.block(&coef, &mut data, at, pw);
                     }
                 }
                 Plane {
