@@ -77,6 +77,17 @@ fn ac_entry(len: u32, rs: u8, value: i32) -> u32 {
     len | coef | (adv << 8) | ((value as i16 as u16 as u32) << 16)
 }
 
+/// A value-pair entry (u64) holding the one step `e` (a step entry):
+///   bits 0..5   bits consumed by both steps
+///   bit 5/6     SLOW / PARTIAL (first step not resolved; nothing else valid)
+///   bits 8..15  advance of the first step, bits 16..32 its value
+///   bits 32..39 advance of the second step (0: none), bits 48..64 its value
+/// EOB and ZRL steps carry the value 0.
+fn pair_entry(e: u32) -> u64 {
+    let value = if e & COEF != 0 { e >> 16 } else { 0 };
+    (e & LEN_MASK) as u64 | (e & 0x7F00) as u64 | (value as u64) << 16
+}
+
 /// EXTEND (T.81 F.12): the `size`-bit value `v` as a signed coefficient.
 #[inline(always)]
 fn extend(v: u32, size: u32) -> i32 {
@@ -229,6 +240,34 @@ impl Huffman {
             ((bits << len) >> (64 - size)) as u32
         };
         (len + size) | ((extend(v, size) as i16 as u16 as u32) << 16)
+    }
+
+    /// The value-pair table for kept coefficients: up to two steps (the
+    /// second only where both fit in AC_BITS bits and the first is not an
+    /// EOB), with their values: see [`pair_entry`].
+    fn pair_table(step: &[u32; 1 << AC_BITS]) -> Box<[u64; 1 << AC_BITS]> {
+        let mut t = Box::new([0u64; 1 << AC_BITS]);
+        let mask = (1u32 << AC_BITS) - 1;
+        for (p, e) in t.iter_mut().enumerate() {
+            let e1 = step[p];
+            if e1 & (SLOW | PARTIAL) != 0 {
+                *e = SLOW as u64;
+                continue;
+            }
+            let len1 = e1 & LEN_MASK;
+            *e = pair_entry(e1);
+            if (e1 >> 8) & 0x7F < 64 && len1 < AC_BITS {
+                let e2 = step[((p as u32) << len1 & mask) as usize];
+                let len2 = e2 & LEN_MASK;
+                if e2 & (SLOW | PARTIAL) == 0 && len1 + len2 <= AC_BITS {
+                    *e = (*e & !(LEN_MASK as u64))
+                        | (len1 + len2) as u64
+                        | (((e2 >> 8) & 0x7F) as u64) << 32
+                        | ((e2 >> 16) as u64) << 48;
+                }
+            }
+        }
+        t
     }
 
     /// The skip table: like the step table without values, but resolving
@@ -778,10 +817,11 @@ fn entropy_decode(
     // Coefficients needed per block side: for the output, and for later.
     let ks = if want.keep { 4 } else { s };
     // Where each zigzag position goes: slot v*4+u when u, v < ks, else the
-    // scratch slot 16. `last` is the last zigzag index kept.
-    let mut keep = [16u8; 64];
+    // scratch slot 16 (also for the positions past 63 that an EOB step
+    // points at). `last` is the last zigzag index kept.
+    let mut keep = [16u8; 128];
     let mut last = 0usize;
-    for (k, kz) in keep.iter_mut().enumerate() {
+    for (k, kz) in keep.iter_mut().enumerate().take(64) {
         let nat = ZIGZAG[k] as usize;
         if nat % 8 < ks && nat / 8 < ks {
             *kz = ((nat / 8) * 4 + nat % 8) as u8;
@@ -826,7 +866,11 @@ fn entropy_decode(
         .collect();
     // Step tables per table id, built once each.
     let mut dc_steps: [Option<Box<[u32; 1 << DC_BITS]>>; 4] = Default::default();
-    type AcSteps = (Box<[u32; 1 << AC_BITS]>, Box<[u16; 1 << AC_BITS]>);
+    type AcSteps = (
+        Box<[u32; 1 << AC_BITS]>,
+        Box<[u16; 1 << AC_BITS]>,
+        Box<[u64; 1 << AC_BITS]>,
+    );
     let mut ac_steps: [Option<AcSteps>; 4] = Default::default();
     for c in comps {
         let dc = f.dc[c.td]
@@ -839,12 +883,13 @@ fn entropy_decode(
         ac_steps[c.ta].get_or_insert_with(|| {
             let step = ac.ac_table();
             let skip = Huffman::skip_table(&step);
-            (step, skip)
+            let pair = Huffman::pair_table(&step);
+            (step, skip, pair)
         });
     }
     let mut tables = Vec::with_capacity(comps.len());
     for c in comps {
-        let (Some(dc), Some(ac), Some(dc_step), Some((step, skip))) = (
+        let (Some(dc), Some(ac), Some(dc_step), Some((step, skip, pair))) = (
             f.dc[c.td].as_ref(),
             f.ac[c.ta].as_ref(),
             dc_steps[c.td].as_deref(),
@@ -858,6 +903,7 @@ fn entropy_decode(
             dc_step,
             step,
             skip,
+            pair,
         });
     }
     // The blocks of one MCU: component and position within the MCU.
@@ -971,6 +1017,7 @@ struct BlockTables<'a> {
     dc_step: &'a [u32; 1 << DC_BITS],
     step: &'a [u32; 1 << AC_BITS],
     skip: &'a [u16; 1 << AC_BITS],
+    pair: &'a [u64; 1 << AC_BITS],
 }
 
 /// Decode the blocks of one MCU (`blocks[i]` = component of block `i`)
@@ -981,7 +1028,7 @@ fn decode_mcu(
     rd: &mut Reader,
     blocks: &[usize],
     tables: &[BlockTables],
-    keep: &[u8; 64],
+    keep: &[u8; 128],
     last: usize,
     pred: &mut [i32; 4],
     out: &mut [[i32; 32]],
@@ -1013,7 +1060,7 @@ fn decode_mcu(
 fn decode_block(
     rd: &mut Reader,
     t: &BlockTables,
-    keep: &[u8; 64],
+    keep: &[u8; 128],
     last: usize,
     slots: &mut [i32; 32],
 ) -> Result<i32, BlockError> {
@@ -1064,25 +1111,41 @@ fn decode_block(
         consume!(e & LEN_MASK);
         let diff = (e >> 16) as u16 as i16 as i32;
         let mut k = 1usize;
-        // Kept coefficients, two steps per refill (one reads at most 26
-        // bits). Here k <= 24, so a coefficient lands at 39 at most.
-        macro_rules! kept_step {
+        // Kept coefficients, two lookups of up to two steps each per refill
+        // (one lookup reads at most 26 bits). Here k <= 24, so the steps
+        // land at 56 at most, or past 63 after an EOB: `keep` sends those
+        // to scratch, and every step stores (0 for EOB and ZRL) without a
+        // branch. The second step is stored first: when there is none it
+        // points at the first's place.
+        macro_rules! kept_pair {
             () => {
-                let e = lookup!(t.step, AC_BITS, SLOW | PARTIAL, ac_slow);
-                consume!(e & LEN_MASK);
-                k += ((e >> 8) & 0x7F) as usize;
-                if e & COEF != 0 {
-                    slots[keep[(k - 1) & 63] as usize & 31] = (e >> 16) as u16 as i16 as i32;
+                let mut e = t.pair[(acc >> (64 - AC_BITS)) as usize];
+                if e & (SLOW | PARTIAL) as u64 != 0 {
+                    let s = ac_slow(t, acc);
+                    if s & ERROR != 0 {
+                        break 'block Err(if s == AC_SIZE {
+                            BlockError::AcSize
+                        } else {
+                            BlockError::BadCode
+                        });
+                    }
+                    e = pair_entry(s);
                 }
+                consume!(e as u32 & LEN_MASK);
+                let k1 = k + ((e >> 8) & 0x7F) as usize;
+                let k2 = k1 + ((e >> 32) & 0x7F) as usize;
+                slots[keep[(k2 - 1) & 127] as usize & 31] = (e >> 48) as u16 as i16 as i32;
+                slots[keep[(k1 - 1) & 127] as usize & 31] = (e >> 16) as u16 as i16 as i32;
+                k = k2;
             };
         }
         while k <= last {
             refill!();
-            kept_step!();
+            kept_pair!();
             if k > last {
                 break;
             }
-            kept_step!();
+            kept_pair!();
         }
         // The rest: two lookups per refill. While k < 48 the first of two
         // steps cannot end the block (a step advances at most 16), so the
@@ -1133,6 +1196,43 @@ fn dc_slow(t: &BlockTables, bits: u64) -> u32 {
     t.dc.dc_slow(bits)
 }
 
+/// One row of YCbCr to RGB, one chroma sample per `H` luma samples.
+#[inline(always)]
+fn ycc_row<const H: usize>(yr: &[u8], br: &[u8], rr: &[u8], out: &mut [u8]) {
+    #[inline(always)]
+    fn pixel(l: u8, d: (i32, i32, i32), o: &mut [u8]) {
+        let l = l as i32;
+        o[0] = (l + d.0).clamp(0, 255) as u8;
+        o[1] = (l - d.1).clamp(0, 255) as u8;
+        o[2] = (l + d.2).clamp(0, 255) as u8;
+    }
+    // JFIF YCbCr -> RGB, 16-bit fixed point: the chroma terms.
+    let chroma = |b: u8, r: u8| {
+        let (b, r) = (b as i32 - 128, r as i32 - 128);
+        (
+            (91_881 * r + 32_768) >> 16,
+            (22_554 * b + 46_802 * r - 32_768) >> 16,
+            (116_130 * b + 32_768) >> 16,
+        )
+    };
+    let ys = yr.chunks_exact(H);
+    let tail = ys.remainder();
+    let mut os = out.chunks_exact_mut(3 * H);
+    let mut cs = br.iter().zip(rr);
+    for ((y, o), (&b, &r)) in ys.zip(&mut os).zip(&mut cs) {
+        let d = chroma(b, r);
+        for i in 0..H {
+            pixel(y[i], d, &mut o[3 * i..3 * i + 3]);
+        }
+    }
+    if let (Some(&l), Some((&b, &r))) = (tail.first(), cs.next()) {
+        let o = os.into_remainder();
+        if o.len() >= 3 {
+            pixel(l, chroma(b, r), &mut o[..3]);
+        }
+    }
+}
+
 /// YCbCr (or grey) planes to RGB over `rect = (x0, y0, w, h)` of the output
 /// image; chroma is the nearest sample of its (subsampled) plane.
 fn to_rgb(
@@ -1176,21 +1276,10 @@ fn to_rgb(
             // `hm` luma samples of the row, no index tables.
             let lx = x0 - planes[0].x0;
             let cx = x0 / hm - planes[1].x0;
-            let it = yr[lx..lx + ow]
-                .chunks(hm)
-                .zip(out.chunks_mut(3 * hm))
-                .zip(br[cx..].iter().zip(&rr[cx..]));
-            for ((ys, o), (&b, &r)) in it {
-                let (b, r) = (b as i32 - 128, r as i32 - 128);
-                let dr = (91_881 * r + 32_768) >> 16;
-                let dg = (22_554 * b + 46_802 * r - 32_768) >> 16;
-                let db = (116_130 * b + 32_768) >> 16;
-                for (&l, o) in ys.iter().zip(o.chunks_exact_mut(3)) {
-                    let l = l as i32;
-                    o[0] = (l + dr).clamp(0, 255) as u8;
-                    o[1] = (l - dg).clamp(0, 255) as u8;
-                    o[2] = (l + db).clamp(0, 255) as u8;
-                }
+            let (yr, br, rr) = (&yr[lx..lx + ow], &br[cx..], &rr[cx..]);
+            match hm {
+                1 => ycc_row::<1>(yr, br, rr, out),
+                _ => ycc_row::<2>(yr, br, rr, out),
             }
             continue;
         }
