@@ -76,10 +76,10 @@ impl RgbImage {
 
 /// Pixels decoded at a (possibly) reduced size.
 ///
-/// A JPEG decoded at 1/4 or 1/8 scale by the fast path also keeps the
-/// low-frequency coefficients of every block, so [`Decoded::larger`] and
-/// [`Decoded::larger_region`] can give the image at up to 1/2 scale later
-/// without reading the compressed data again.
+/// From [`decode_reduced_keeping`], a JPEG decoded at 1/4 or 1/8 scale also
+/// keeps the low-frequency coefficients of every block, so
+/// [`Decoded::larger`] and [`Decoded::larger_region`] can give the image at
+/// up to 1/2 scale later without reading the compressed data again.
 #[derive(Debug, Clone)]
 pub struct Decoded {
     pub image: RgbImage,
@@ -131,9 +131,10 @@ impl Decoded {
     /// rendered from the coefficients the decode kept, without decoding the
     /// file again. Same pixels as `decode_reduced(bytes, min_size)`.
     ///
-    /// `None` when nothing was kept (not a baseline JPEG decoded at 1/4 or
-    /// 1/8 scale) or when `min_size` needs more than 1/2 scale: then decode
-    /// the file again with [`decode_reduced`].
+    /// `None` when nothing was kept (not from [`decode_reduced_keeping`], or
+    /// not a baseline JPEG decoded at 1/4 or 1/8 scale) or when `min_size`
+    /// needs more than 1/2 scale: then decode the file again with
+    /// [`decode_reduced`].
     pub fn larger(&self, min_size: u32) -> Option<RgbImage> {
         let whole = Region {
             left: 0.0,
@@ -212,15 +213,30 @@ pub fn decode_full(bytes: &[u8]) -> Result<RgbImage, MediaError> {
 /// than a full decode and a resize); other formats are decoded at full
 /// size. Pixels are as stored: EXIF orientation is *not* applied.
 pub fn decode_reduced(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
+    decode_reduced_as(bytes, min_size, false)
+}
+
+/// Like [`decode_reduced`], and keeps what [`Decoded::larger`] and
+/// [`Decoded::larger_region`] need to give the image at up to 1/2 scale
+/// later without decoding the file again: the 4 x 4 low-frequency
+/// coefficients of every block (about 32 bytes per 8 x 8 block). Only a
+/// baseline JPEG decoded at 1/4 or 1/8 scale keeps them; the decode costs
+/// about a quarter more than [`decode_reduced`], so use it where a larger
+/// image is often wanted next (the card reader).
+pub fn decode_reduced_keeping(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
+    decode_reduced_as(bytes, min_size, true)
+}
+
+fn decode_reduced_as(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, MediaError> {
     match sniff::sniff(bytes) {
-        sniff::JPEG => decode_jpeg(bytes, min_size),
+        sniff::JPEG => decode_jpeg(bytes, min_size, keep),
         sniff::PNG => decode_image(bytes, image::ImageFormat::Png, "PNG"),
         sniff::TIFF => decode_image(bytes, image::ImageFormat::Tiff, "TIFF"),
         other => Err(MediaError::Unsupported(other.to_string())),
     }
 }
 
-fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
+fn decode_jpeg(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, MediaError> {
     let (fw, fh) = crate::jpeg::frame_size(bytes).unwrap_or((0, 0));
     if fw as u64 * fh as u64 > MAX_PIXELS {
         return Err(MediaError::TooLarge(fw, fh));
@@ -233,9 +249,8 @@ fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
     if reduction > 1 {
         // The fast path; anything it does not handle (or finds damaged)
         // goes to the general decoder, whose verdict counts.
-        // Keeping the coefficients costs little at 1/4 and 1/8 scale and
-        // saves a second decode when a caller wants a larger image later.
-        let keep = reduction >= 4;
+        // At 1/2 scale the kept coefficients would give nothing larger.
+        let keep = keep && reduction >= 4;
         if let Ok((s, coefs)) = crate::jpeg::decode_scaled(bytes, reduction as usize, keep) {
             return Ok(Decoded {
                 image: RgbImage {
