@@ -737,22 +737,34 @@ impl Idct {
     #[inline(always)]
     fn block4(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
         let (w, q) = (&self.w, &self.q);
-        let px = |v: f32| (v + 128.5).clamp(0.0, 255.0) as u8;
-        let f = |i: usize| c[i] as f32 * q[i];
+        if c[1..].iter().all(|&v| v == 0) {
+            // Flat block (common in smooth areas): one value.
+            let v = (c[0] as f32 * q[0] * w[0][0] * w[0][0] + 128.5).clamp(0.0, 255.0) as u8;
+            for y in 0..4 {
+                out[at + y * stride..at + y * stride + 4].fill(v);
+            }
+            return;
+        }
+        // Separable, written over rows of 4 so it vectorises.
         let mut tmp = [[0f32; 4]; 4];
-        for v in 0..4 {
-            let r = [f(v * 4), f(v * 4 + 1), f(v * 4 + 2), f(v * 4 + 3)];
-            for x in 0..4 {
-                tmp[v][x] = r[0] * w[0][x] + r[1] * w[1][x] + r[2] * w[2][x] + r[3] * w[3][x];
+        for (v, t) in tmp.iter_mut().enumerate() {
+            for u in 0..4 {
+                let f = c[v * 4 + u] as f32 * q[v * 4 + u];
+                for x in 0..4 {
+                    t[x] += f * w[u][x];
+                }
             }
         }
         for y in 0..4 {
+            let mut acc = [128.5f32; 4];
+            for (v, t) in tmp.iter().enumerate() {
+                for x in 0..4 {
+                    acc[x] += t[x] * w[v][y];
+                }
+            }
             let row = &mut out[at + y * stride..at + y * stride + 4];
             for x in 0..4 {
-                row[x] = px(tmp[0][x] * w[0][y]
-                    + tmp[1][x] * w[1][y]
-                    + tmp[2][x] * w[2][y]
-                    + tmp[3][x] * w[3][y]);
+                row[x] = acc[x].clamp(0.0, 255.0) as u8;
             }
         }
     }
