@@ -488,6 +488,7 @@ pub(crate) fn frame_size(data: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Read the headers up to the scan; refuse what this decoder does not do.
+#[allow(clippy::needless_range_loop)] // table fields read best with indices
 fn parse(data: &[u8]) -> Result<Frame, Error> {
     if data.get(..2) != Some(&[0xFF, 0xD8]) {
         return corrupt("JPEG: no SOI marker");
@@ -988,7 +989,7 @@ fn entropy_decode(
             return Err(stopped_early(scan.segments[seg].2));
         }
     }
-    let coefs = want.keep.then(|| Coefs {
+    let coefs = want.keep.then_some(Coefs {
         width: f.width,
         height: f.height,
         hmax,
