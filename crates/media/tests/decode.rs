@@ -217,3 +217,55 @@ fn larger_works_for_greyscale_and_odd_sizes() {
         }
     }
 }
+
+#[test]
+fn damaged_scans_give_errors_not_panics() {
+    let px = test_pixels(320, 240);
+    let mut clean = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut clean, 90);
+    enc.set_restart_interval(7);
+    enc.encode(&px, 320, 240, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    // Where the entropy-coded data starts: after the SOS segment.
+    let sos = clean.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let start = sos + 2 + u16::from_be_bytes([clean[sos + 2], clean[sos + 3]]) as usize;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut errors, mut decoded) = (0, 0);
+    for round in 0..300 {
+        let mut bytes = clean.clone();
+        for _ in 0..1 + round % 4 {
+            let at = start + (next() as usize) % (bytes.len() - start - 2);
+            bytes[at] = match next() % 4 {
+                0 => 0xFF,             // a marker or stuffing where there was none
+                1 => bytes[at] ^ 0x10, // a flipped bit
+                _ => next() as u8,
+            };
+        }
+        for r in [2, 4, 8] {
+            match decode_jpeg_fast(&bytes, r) {
+                Ok(img) => {
+                    decoded += 1;
+                    assert_eq!((img.width, img.height), (320 / r, 240 / r));
+                }
+                Err(e) => {
+                    errors += 1;
+                    assert!(e.contains("JPEG"), "{e}");
+                }
+            }
+        }
+        if let Ok(d) = athar_media::decode::decode_reduced_keeping(&bytes, 40) {
+            let _ = d.larger(160);
+        }
+    }
+    // Both outcomes occur: damage is caught, and harmless changes decode.
+    assert!(
+        errors > 0 && decoded > 0,
+        "{errors} errors, {decoded} decoded"
+    );
+}
