@@ -380,9 +380,11 @@ fn stopped_early(marker: Option<u8>) -> Error {
     }
 }
 
-/// MSB-first bit reader over one segment of a [`Scan`]. After `refill` at
-/// least 56 bits are valid (Giesen's branch-free refill: the bits of a
-/// partly loaded byte are loaded again, identically, next time).
+/// MSB-first bit reader state over one segment of a [`Scan`]: `acc` holds
+/// `n` valid bits at the top. [`decode_block`] works on copies in
+/// registers; after its refill at least 56 bits are valid (Giesen's
+/// branch-free refill: the bits of a partly loaded byte are loaded again,
+/// identically, next time).
 struct Reader<'a> {
     data: &'a [u8],
     /// Next byte to load.
@@ -1104,6 +1106,9 @@ fn decode_block(
             ($table:expr, $bits:expr, $slow:expr, $slow_fn:ident) => {{
                 let e = $table[(acc >> (64 - $bits)) as usize] as u32;
                 if e & $slow != 0 {
+                    // A slow step may read 27 bits: refill first, so a
+                    // table step never needs more than AC_BITS.
+                    refill!();
                     let e = $slow_fn(t, acc);
                     if e & ERROR != 0 {
                         break 'block Err(match e {
@@ -1124,8 +1129,9 @@ fn decode_block(
         consume!(e & LEN_MASK);
         let diff = (e >> 16) as u16 as i16 as i32;
         let mut k = 1usize;
-        // Kept coefficients, two lookups of up to two steps each per refill
-        // (one lookup reads at most 26 bits). Here k <= 24, so the steps
+        // Kept coefficients, four lookups of up to two steps each per
+        // refill (a table lookup reads at most AC_BITS bits, 4 x 11 < 56; the
+        // slow path refills for itself). Here k <= 24, so the steps
         // land at 56 at most, or past 63 after an EOB: `keep` sends those
         // to scratch, and every step stores (0 for EOB and ZRL) without a
         // branch. The second step is stored first: when there is none it
@@ -1134,6 +1140,7 @@ fn decode_block(
             () => {
                 let mut e = t.pair[(acc >> (64 - AC_BITS)) as usize];
                 if e & (SLOW | PARTIAL) as u64 != 0 {
+                    refill!();
                     let s = ac_slow(t, acc);
                     if s & ERROR != 0 {
                         break 'block Err(if s == AC_SIZE {
@@ -1159,13 +1166,33 @@ fn decode_block(
                 break;
             }
             kept_pair!();
+            if k > last {
+                break;
+            }
+            kept_pair!();
+            if k > last {
+                break;
+            }
+            kept_pair!();
         }
-        // The rest: two lookups per refill. While k < 48 the first of two
+        // The rest: four lookups per refill. While k < 48 the first of two
         // steps cannot end the block (a step advances at most 16), so the
         // skip table's pairs are safe.
         let mut e = 0;
         while k < 48 {
             refill!();
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+            if k >= 48 {
+                break;
+            }
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+            if k >= 48 {
+                break;
+            }
             e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
             consume!(e & LEN_MASK);
             k += ((e >> 8) & 0x7F) as usize;
