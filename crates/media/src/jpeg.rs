@@ -44,7 +44,8 @@ const ZIGZAG: [u8; 64] = [
 
 /// Bits of lookahead for the DC code and step tables.
 const DC_BITS: u32 = 9;
-/// Bits of lookahead for the AC step table.
+/// Bits of lookahead for the AC step, skip and value-pair tables (11 measured
+/// best: 10 resolves fewer steps, 12 was no faster and doubles the tables).
 const AC_BITS: u32 = 11;
 
 // One AC step table entry, a u32:
