@@ -25,7 +25,10 @@ fn time<T>(name: &str, n: u32, mut f: impl FnMut() -> T) -> T {
 fn main() {
     let path = std::env::args().nth(1).expect("FILE");
     let bytes = std::fs::read(path).unwrap();
-    let n = 20;
+    let n: u32 = std::env::var("STAGES_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     time("exif", n, || athar_media::read_exif(&bytes).ok());
     time("decode full", 5, || {
         athar_media::decode_full(&bytes).unwrap()
@@ -55,6 +58,21 @@ fn main() {
         athar_media::decode::decode_jpeg_fast(&bytes, 8).unwrap()
     });
     time("decode >=160", n, || decode_reduced(&bytes, 160).unwrap());
+    // One entropy pass for two sizes: keep the low coefficients at 1/4,
+    // then render 1/2 scale (whole, or the lower middle part) from them.
+    let kept = time("decode >=400 keeping", n, || {
+        athar_media::decode::decode_reduced_keeping(&bytes, 400).unwrap()
+    });
+    time("larger 800 (kept)", n, || kept.larger(800).unwrap());
+    let part = athar_media::decode::Region {
+        left: 0.25,
+        top: 0.5,
+        width: 0.5,
+        height: 0.4,
+    };
+    time("larger 800 region 20%", n, || {
+        kept.larger_region(800, part).unwrap()
+    });
     let th = time("resize to 320", n, || ops::resize(w, 320, 240));
     time("encode 320 q80", n, || ops::encode_jpeg(&th, 80).unwrap());
     let s = time("resize to 300", n, || ops::resize(w, 300, 225));

@@ -6,6 +6,17 @@
 //! over its area. That is several times faster than a full decode followed
 //! by resizing, and runs on the calling thread.
 //!
+//! A decode can also keep the 4 x 4 low-frequency coefficients of every
+//! block ([`Coefs`]), from which any scale up to 1/2, of the whole image or
+//! of a region, is rendered later without reading the entropy data again.
+//!
+//! Speed comes from three things: the scan is first copied with its stuffed
+//! zero bytes removed and split at restart markers, so the bit reader refills
+//! 8 bytes at a time without looking for markers (branch-free); one table
+//! lookup resolves a whole AC step (code, run and extra bits) for most
+//! symbols; and past the last kept coefficient of a block only the length
+//! and run of each symbol are needed.
+//!
 //! Everything else (progressive, arithmetic, 12-bit, CMYK, several scans)
 //! returns [`Error::Unsupported`] and the caller falls back to a full
 //! decoder. All reads are bounds-checked; damaged data gives
@@ -31,36 +42,70 @@ const ZIGZAG: [u8; 64] = [
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
-const LUT_BITS: u32 = 9;
+/// Bits of lookahead for the DC code and step tables.
+const DC_BITS: u32 = 9;
+/// Bits of lookahead for the AC step, skip and value-pair tables (11 measured
+/// best: 10 resolves fewer steps, 12 was no faster and doubles the tables).
+const AC_BITS: u32 = 11;
 
-/// One entry of the AC lookahead table: a whole (run, size, value) step
-/// when the code and its extra bits fit in FAST_BITS.
-#[derive(Clone, Copy, Default)]
-struct AcFast {
-    /// Bits consumed (code + extra bits); 0 = not in the table.
-    len: u8,
-    run: u8,
-    /// Size category (0 = EOB or ZRL).
-    size: u8,
-    value: i16,
+// One AC step table entry, a u32:
+//   bits 0..5   bits consumed (code + extra bits)
+//   bit  5      SLOW: the code is longer than AC_BITS (nothing else valid)
+//   bit  6      PARTIAL: code fits but not its extra bits (value not valid)
+//   bit  7      COEF: a coefficient (clear for EOB and ZRL)
+//   bits 8..15  advance of the zigzag index: run + 1, 16 for ZRL, 64 for EOB
+//   bits 16..32 the coefficient value (i16)
+//   (bit 15: ERROR, only from the slow path; see below)
+const LEN_MASK: u32 = 31;
+const SLOW: u32 = 1 << 5;
+const PARTIAL: u32 = 1 << 6;
+const COEF: u32 = 1 << 7;
+// Damaged data, from the slow path only (never in a table): an invalid code
+// and an AC size over 10. Both end any loop (advance 64).
+const ERROR: u32 = 1 << 15;
+const BAD_CODE: u32 = ERROR | (64 << 8);
+const AC_SIZE: u32 = ERROR | (64 << 8) | 1;
+const DC_SIZE: u32 = ERROR | (64 << 8) | 2;
+
+fn ac_entry(len: u32, rs: u8, value: i32) -> u32 {
+    let (run, size) = ((rs >> 4) as u32, (rs & 15) as u32);
+    let (adv, coef) = match (run, size) {
+        (0, 0) => (64, 0),
+        (15, 0) => (16, 0),
+        (_, 0) => (64, 0), // undefined in baseline; treated as EOB like libjpeg
+        _ => (run + 1, COEF),
+    };
+    len | coef | (adv << 8) | ((value as i16 as u16 as u32) << 16)
 }
 
-impl AcFast {
-    /// `value << 16 | size << 12 | run << 8 | len`, one load in the hot loop.
-    fn pack(self) -> u32 {
-        ((self.value as u16 as u32) << 16)
-            | ((self.size as u32) << 12)
-            | ((self.run as u32) << 8)
-            | self.len as u32
+/// A value-pair entry (u64) holding the one step `e` (a step entry):
+///   bits 0..5   bits consumed by both steps
+///   bit 5/6     SLOW / PARTIAL (first step not resolved; nothing else valid)
+///   bits 8..15  advance of the first step, bits 16..32 its value
+///   bits 32..39 advance of the second step (0: none), bits 48..64 its value
+/// EOB and ZRL steps carry the value 0.
+fn pair_entry(e: u32) -> u64 {
+    let value = if e & COEF != 0 { e >> 16 } else { 0 };
+    (e & LEN_MASK) as u64 | (e & 0x7F00) as u64 | (value as u64) << 16
+}
+
+/// EXTEND (T.81 F.12): the `size`-bit value `v` as a signed coefficient.
+#[inline(always)]
+fn extend(v: u32, size: u32) -> i32 {
+    let v = v as i32;
+    if size == 0 {
+        0
+    } else if v < (1 << (size - 1)) {
+        v - (1 << size) + 1
+    } else {
+        v
     }
 }
 
-const FAST_BITS: u32 = 10;
-
 #[derive(Clone)]
 struct Huffman {
-    /// `(length << 8) | symbol` for codes of at most LUT_BITS bits, 0 else.
-    lut: Vec<u16>,
+    /// `(length << 8) | symbol` for codes of at most DC_BITS bits, 0 else.
+    lut: Box<[u16; 1 << DC_BITS]>,
     maxcode: [i32; 18],
     valptr: [i32; 17],
     mincode: [i32; 17],
@@ -70,7 +115,7 @@ struct Huffman {
 impl Huffman {
     fn new(counts: &[u8; 16], values: &[u8]) -> Result<Huffman, Error> {
         let mut h = Huffman {
-            lut: vec![0; 1 << LUT_BITS],
+            lut: Box::new([0; 1 << DC_BITS]),
             maxcode: [-1; 18],
             valptr: [0; 17],
             mincode: [0; 17],
@@ -87,9 +132,9 @@ impl Huffman {
                     return corrupt("JPEG: invalid Huffman table");
                 }
                 for i in 0..n {
-                    if len as u32 <= LUT_BITS {
+                    if len as u32 <= DC_BITS {
                         let c = (code + i) as usize;
-                        let shift = LUT_BITS as usize - len;
+                        let shift = DC_BITS as usize - len;
                         let sym = *values.get((k + i) as usize).unwrap_or(&0) as u16;
                         for j in 0..(1usize << shift) {
                             h.lut[(c << shift) | j] = ((len as u16) << 8) | sym;
@@ -106,225 +151,253 @@ impl Huffman {
         Ok(h)
     }
 
-    /// The AC lookahead table (see [`AcFast`]).
-    fn ac_fast(&self) -> Vec<u32> {
-        let mut t = vec![0u32; 1 << FAST_BITS];
-        for (p, e) in t.iter_mut().enumerate() {
-            // Find the code that prefixes p (canonical decode).
-            let p = p as i32;
-            for len in 1..=FAST_BITS as usize {
-                let code = p >> (FAST_BITS as usize - len);
-                if code <= self.maxcode[len] && self.maxcode[len] >= 0 && code >= self.mincode[len]
-                {
-                    let i = (self.valptr[len] + code - self.mincode[len]) as usize;
-                    let Some(&rs) = self.values.get(i) else { break };
-                    let (run, size) = (rs >> 4, rs & 15);
-                    let total = len as u32 + size as u32;
-                    if total <= FAST_BITS {
-                        let mut v = 0i32;
-                        if size > 0 {
-                            v = (p >> (FAST_BITS - total)) & ((1 << size) - 1);
-                            if v < (1 << (size - 1)) {
-                                v = v - (1 << size) + 1;
-                            }
-                        }
-                        *e = AcFast {
-                            len: total as u8,
-                            run,
-                            size,
-                            value: v as i16,
-                        }
-                        .pack();
-                    }
-                    break;
+    /// The symbol whose code starts the top of `bits` (MSB first, at least
+    /// 16 valid bits), and the code length; `None` for an invalid code.
+    #[inline(always)]
+    fn symbol(&self, bits: u64) -> Option<(u32, u8)> {
+        let e = self.lut[(bits >> (64 - DC_BITS)) as usize];
+        if e != 0 {
+            return Some(((e >> 8) as u32, e as u8));
+        }
+        self.symbol_long(bits)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn symbol_long(&self, bits: u64) -> Option<(u32, u8)> {
+        let v = (bits >> 48) as i32;
+        for len in (DC_BITS as usize + 1)..=16 {
+            let code = v >> (16 - len);
+            if code <= self.maxcode[len] {
+                let i = self.valptr[len] + code - self.mincode[len];
+                return self.values.get(i as usize).map(|&s| (len as u32, s));
+            }
+        }
+        None
+    }
+
+    /// The AC step table (see [`ac_entry`]), `1 << AC_BITS` entries.
+    fn ac_table(&self) -> Box<[u32; 1 << AC_BITS]> {
+        let mut t = Box::new([SLOW; 1 << AC_BITS]);
+        for len in 1..=AC_BITS {
+            let l = len as usize;
+            if self.maxcode[l] < 0 {
+                continue;
+            }
+            for c in self.mincode[l]..=self.maxcode[l] {
+                let i = (self.valptr[l] + c - self.mincode[l]) as usize;
+                let Some(&rs) = self.values.get(i) else {
+                    continue; // stays SLOW: the slow path reports it
+                };
+                let size = (rs & 15) as u32;
+                let shift = AC_BITS - len;
+                for j in 0..(1u32 << shift) {
+                    let p = ((c as u32) << shift) | j;
+                    t[p as usize] = if size > 10 {
+                        SLOW
+                    } else if len + size <= AC_BITS {
+                        let v = (p >> (AC_BITS - len - size)) & ((1 << size) - 1);
+                        ac_entry(len + size, rs, extend(v, size))
+                    } else {
+                        ac_entry(len + size, rs, 0) | PARTIAL
+                    };
                 }
             }
         }
         t
     }
+
+    /// The DC step table: `len | value << 16` where the code and its
+    /// extra bits fit in DC_BITS, SLOW elsewhere.
+    fn dc_table(&self) -> Box<[u32; 1 << DC_BITS]> {
+        let mut t = Box::new([SLOW; 1 << DC_BITS]);
+        for (p, e) in t.iter_mut().enumerate() {
+            let l = self.lut[p];
+            if l == 0 {
+                continue;
+            }
+            let (len, size) = ((l >> 8) as u32, (l & 0xFF) as u32);
+            if size <= 11 && len + size <= DC_BITS {
+                let v = (p as u32 >> (DC_BITS - len - size)) & ((1 << size) - 1);
+                *e = (len + size) | ((extend(v, size) as i16 as u16 as u32) << 16);
+            }
+        }
+        t
+    }
+
+    /// A DC step entry decoded from the top of `bits` (at least 27 valid
+    /// bits); [`BAD_CODE`] or [`DC_SIZE`] for damaged data.
+    fn dc_slow(&self, bits: u64) -> u32 {
+        let Some((len, size)) = self.symbol(bits) else {
+            return BAD_CODE;
+        };
+        let size = size as u32;
+        if size > 11 {
+            return DC_SIZE;
+        }
+        let v = if size == 0 {
+            0
+        } else {
+            ((bits << len) >> (64 - size)) as u32
+        };
+        (len + size) | ((extend(v, size) as i16 as u16 as u32) << 16)
+    }
+
+    /// The value-pair table for kept coefficients: up to two steps (the
+    /// second only where both fit in AC_BITS bits and the first is not an
+    /// EOB), with their values: see [`pair_entry`].
+    fn pair_table(step: &[u32; 1 << AC_BITS]) -> Box<[u64; 1 << AC_BITS]> {
+        let mut t = Box::new([0u64; 1 << AC_BITS]);
+        let mask = (1u32 << AC_BITS) - 1;
+        for (p, e) in t.iter_mut().enumerate() {
+            let e1 = step[p];
+            if e1 & (SLOW | PARTIAL) != 0 {
+                *e = SLOW as u64;
+                continue;
+            }
+            let len1 = e1 & LEN_MASK;
+            *e = pair_entry(e1);
+            if (e1 >> 8) & 0x7F < 64 && len1 < AC_BITS {
+                let e2 = step[((p as u32) << len1 & mask) as usize];
+                let len2 = e2 & LEN_MASK;
+                if e2 & (SLOW | PARTIAL) == 0 && len1 + len2 <= AC_BITS {
+                    *e = (*e & !(LEN_MASK as u64))
+                        | (len1 + len2) as u64
+                        | (((e2 >> 8) & 0x7F) as u64) << 32
+                        | ((e2 >> 16) as u64) << 48;
+                }
+            }
+        }
+        t
+    }
+
+    /// The skip table: like the step table without values, but resolving
+    /// two steps in one lookup where both fit in AC_BITS bits (never past
+    /// an EOB). `COEF` tells whether the last step is a coefficient.
+    fn skip_table(step: &[u32; 1 << AC_BITS]) -> Box<[u16; 1 << AC_BITS]> {
+        let mut t = Box::new([0u16; 1 << AC_BITS]);
+        let mask = (1u32 << AC_BITS) - 1;
+        for (p, e) in t.iter_mut().enumerate() {
+            let e1 = step[p];
+            if e1 & (SLOW | PARTIAL) != 0 {
+                *e = SLOW as u16;
+                continue;
+            }
+            let (len1, adv1) = (e1 & LEN_MASK, (e1 >> 8) & 0x7F);
+            let mut out = len1 | (e1 & COEF) | (adv1 << 8);
+            if adv1 < 64 && len1 < AC_BITS {
+                let e2 = step[((p as u32) << len1 & mask) as usize];
+                let len2 = e2 & LEN_MASK;
+                if e2 & (SLOW | PARTIAL) == 0 && len1 + len2 <= AC_BITS {
+                    let adv2 = (e2 >> 8) & 0x7F;
+                    out = (len1 + len2) | (e2 & COEF) | ((adv1 + adv2) << 8);
+                }
+            }
+            *e = out as u16;
+        }
+        t
+    }
+
+    /// A complete AC step entry decoded from the top of `bits` (at least 26
+    /// valid bits), for the steps the table does not resolve; [`BAD_CODE`]
+    /// or [`AC_SIZE`] for damaged data.
+    #[cold]
+    #[inline(never)]
+    fn ac_slow(&self, bits: u64) -> u32 {
+        let Some((len, rs)) = self.symbol(bits) else {
+            return BAD_CODE;
+        };
+        let size = (rs & 15) as u32;
+        if size > 10 {
+            return AC_SIZE;
+        }
+        let v = if size == 0 {
+            0
+        } else {
+            ((bits << len) >> (64 - size)) as u32
+        };
+        ac_entry(len + size, rs, extend(v, size))
+    }
 }
 
-/// MSB-first bit reader over entropy-coded data, removing stuffed zero
-/// bytes and stopping (feeding zeros) at a marker.
-struct Bits<'a> {
+/// The entropy-coded data of the scan with stuffed zero bytes removed,
+/// split at restart markers, and zero-padded so reads never run off it.
+struct Scan {
+    data: Vec<u8>,
+    /// `(start, end, marker that ended it)`; `None` = end of the file.
+    segments: Vec<(usize, usize, Option<u8>)>,
+}
+
+impl Scan {
+    fn new(data: &[u8], start: usize, pad: usize) -> Scan {
+        let rest = data.get(start..).unwrap_or(&[]);
+        let mut out = Vec::with_capacity(rest.len() + pad);
+        let mut segments = Vec::new();
+        let mut seg_start = 0;
+        let mut i = 0;
+        let stop = loop {
+            let Some(j) = memchr::memchr(0xFF, &rest[i..]) else {
+                out.extend_from_slice(&rest[i..]);
+                break None;
+            };
+            out.extend_from_slice(&rest[i..i + j]);
+            i += j;
+            match rest.get(i + 1) {
+                None => break None,
+                Some(0x00) => {
+                    out.push(0xFF);
+                    i += 2;
+                }
+                Some(0xFF) => i += 1, // fill byte
+                Some(&m @ 0xD0..=0xD7) => {
+                    segments.push((seg_start, out.len(), Some(m)));
+                    seg_start = out.len();
+                    i += 2;
+                }
+                Some(&m) => break Some(m),
+            }
+        };
+        segments.push((seg_start, out.len(), stop));
+        out.resize(out.len() + pad, 0);
+        Scan {
+            data: out,
+            segments,
+        }
+    }
+}
+
+/// Why segment data ran out before the image was complete.
+fn stopped_early(marker: Option<u8>) -> Error {
+    match marker {
+        Some(0xD9) => {
+            Error::Corrupt("JPEG: image data ends early (EOI marker before the last block)".into())
+        }
+        Some(m) => Error::Corrupt(format!(
+            "JPEG: corrupt scan: unexpected marker 0xFF{m:02X} inside the image data"
+        )),
+        None => {
+            Error::Corrupt("JPEG: data ends before the image is complete (truncated file)".into())
+        }
+    }
+}
+
+/// MSB-first bit reader state over one segment of a [`Scan`]: `acc` holds
+/// `n` valid bits at the top. [`decode_block`] works on copies in
+/// registers; after its refill at least 56 bits are valid (Giesen's
+/// branch-free refill: the bits of a partly loaded byte are loaded again,
+/// identically, next time).
+struct Reader<'a> {
     data: &'a [u8],
+    /// Next byte to load.
     pos: usize,
     acc: u64,
     n: u32,
-    /// A marker (or the end of data) was reached while filling.
-    stopped: bool,
-    /// Zero bits fed past the stop.
-    padded: u32,
 }
 
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8], pos: usize) -> Self {
-        Bits {
-            data,
-            pos,
-            acc: 0,
-            n: 0,
-            stopped: false,
-            padded: 0,
-        }
-    }
-
-    #[inline]
-    fn fill(&mut self) {
-        // Fast path: the next 8 bytes hold no 0xFF.
-        if !self.stopped {
-            if let Some(b) = self.data.get(self.pos..self.pos + 8) {
-                let x = u64::from_be_bytes(b.try_into().unwrap());
-                let t = !x;
-                let has_ff = t.wrapping_sub(0x0101_0101_0101_0101) & !t & 0x8080_8080_8080_8080;
-                if has_ff == 0 {
-                    let k = (63 - self.n) / 8; // whole bytes that fit
-                    if k > 0 {
-                        self.acc |= (x >> (64 - 8 * k)) << (64 - self.n - 8 * k);
-                        self.pos += k as usize;
-                        self.n += 8 * k;
-                    }
-                    return;
-                }
-            }
-        }
-        while self.n <= 56 {
-            let b = if self.stopped {
-                self.padded += 8;
-                0
-            } else {
-                match self.data.get(self.pos) {
-                    Some(&0xFF) => match self.data.get(self.pos + 1) {
-                        Some(0x00) => {
-                            self.pos += 2;
-                            0xFF
-                        }
-                        _ => {
-                            self.stopped = true;
-                            self.padded += 8;
-                            0
-                        }
-                    },
-                    Some(&b) => {
-                        self.pos += 1;
-                        b
-                    }
-                    None => {
-                        self.stopped = true;
-                        self.padded += 8;
-                        0
-                    }
-                }
-            };
-            self.acc |= (b as u64) << (56 - self.n);
-            self.n += 8;
-        }
-    }
-
-    #[inline]
-    fn peek(&mut self, k: u32) -> u32 {
-        if self.n < k {
-            self.fill();
-        }
-        (self.acc >> (64 - k)) as u32
-    }
-
-    #[inline]
-    fn skip(&mut self, k: u32) {
-        self.acc <<= k;
-        self.n -= k;
-    }
-
-    #[inline]
-    fn receive(&mut self, k: u32) -> i32 {
-        if k == 0 {
-            return 0;
-        }
-        let v = self.peek(k) as i32;
-        self.skip(k);
-        // EXTEND
-        if v < (1 << (k - 1)) {
-            v - (1 << k) + 1
-        } else {
-            v
-        }
-    }
-
-    #[inline]
-    fn decode(&mut self, h: &Huffman) -> Result<u8, Error> {
-        let e = h.lut[self.peek(LUT_BITS) as usize];
-        if e != 0 {
-            self.skip((e >> 8) as u32);
-            return Ok(e as u8);
-        }
-        let v = self.peek(16) as i32;
-        for len in (LUT_BITS as usize + 1)..=16 {
-            let code = v >> (16 - len);
-            if code <= h.maxcode[len] {
-                self.skip(len as u32);
-                let i = h.valptr[len] + code - h.mincode[len];
-                return h
-                    .values
-                    .get(i as usize)
-                    .copied()
-                    .ok_or_else(|| Error::Corrupt("JPEG: bad Huffman code".into()));
-            }
-        }
-        Err(Error::Corrupt(
-            "JPEG: invalid Huffman code in scan (corrupt data)".into(),
-        ))
-    }
-
-    /// Whether the decoder consumed any of the zero bits fed after the data
-    /// stopped (i.e. the scan ended early).
-    #[inline]
-    fn overran(&self) -> bool {
-        self.padded > self.n
-    }
-
-    fn why_stopped(&self) -> Error {
-        match (self.data.get(self.pos), self.data.get(self.pos + 1)) {
-            (Some(0xFF), Some(0xD9)) => Error::Corrupt(
-                "JPEG: image data ends early (EOI marker before the last block)".into(),
-            ),
-            (Some(0xFF), Some(&m)) => Error::Corrupt(format!(
-                "JPEG: corrupt scan: unexpected marker 0xFF{m:02X} inside the image data"
-            )),
-            _ => Error::Corrupt(
-                "JPEG: data ends before the image is complete (truncated file)".into(),
-            ),
-        }
-    }
-
-    /// Drop buffered bits and move to a restart marker.
-    fn restart(&mut self, expect: u8) -> Result<(), Error> {
-        self.acc = 0;
-        self.n = 0;
-        self.stopped = false;
-        self.padded = 0;
-        // Find the next marker.
-        while self.pos + 1 < self.data.len() {
-            if self.data[self.pos] == 0xFF {
-                let m = self.data[self.pos + 1];
-                if m == 0xFF {
-                    self.pos += 1;
-                    continue;
-                }
-                if m == 0x00 {
-                    self.pos += 2;
-                    continue;
-                }
-                if m == 0xD0 + expect {
-                    self.pos += 2;
-                    return Ok(());
-                }
-                return corrupt(format!(
-                    "JPEG: corrupt scan: marker 0xFF{m:02X} where RST{expect} was expected"
-                ));
-            }
-            self.pos += 1;
-        }
-        corrupt("JPEG: data ends before the image is complete (truncated file)")
+impl Reader<'_> {
+    /// Bits consumed from the start of the data.
+    fn consumed(&self) -> usize {
+        self.pos * 8 - self.n as usize
     }
 }
 
@@ -338,66 +411,16 @@ struct Component {
     ta: usize,
 }
 
-/// Decode the AC coefficients of one block, keeping those `keep` maps to
-/// slots below 16.
-#[inline(always)]
-fn ac_block(
-    bits: &mut Bits,
-    fast: &[u32; 1 << FAST_BITS],
-    ac: &Huffman,
-    keep: &[u8; 64],
-    slots: &mut [i32; 32],
-) -> Result<(), Error> {
-    // The bit buffer lives in registers here; `bits` is synced around the
-    // rare calls that need it.
-    let (mut acc, mut n) = (bits.acc, bits.n);
-    let mut k = 1usize;
-    let result = loop {
-        if k >= 64 {
-            break Ok(());
-        }
-        if n < 16 {
-            (bits.acc, bits.n) = (acc, n);
-            bits.fill();
-            (acc, n) = (bits.acc, bits.n);
-        }
-        let f = fast[(acc >> (64 - FAST_BITS)) as usize];
-        let len = f & 0xFF;
-        let (run, size, value) = if len != 0 {
-            acc <<= len;
-            n -= len;
-            (
-                ((f >> 8) & 15) as usize,
-                (f >> 12) & 15,
-                (f >> 16) as u16 as i16 as i32,
-            )
-        } else {
-            (bits.acc, bits.n) = (acc, n);
-            let rs = match bits.decode(ac) {
-                Ok(rs) => rs,
-                Err(e) => break Err(e),
-            };
-            let size = (rs & 15) as u32;
-            let v = if size > 0 { bits.receive(size) } else { 0 };
-            (acc, n) = (bits.acc, bits.n);
-            ((rs >> 4) as usize, size, v)
-        };
-        if size == 0 {
-            if run == 15 {
-                k += 16;
-                continue;
-            }
-            break Ok(());
-        }
-        k += run;
-        if k > 63 {
-            break corrupt("JPEG: coefficient index out of range (corrupt data)");
-        }
-        slots[keep[k] as usize & 31] = value;
-        k += 1;
-    };
-    (bits.acc, bits.n) = (acc, n);
-    result
+/// Headers up to the start of the (single) scan.
+struct Frame {
+    width: usize,
+    height: usize,
+    comps: Vec<Component>,
+    qt: [[u16; 64]; 4],
+    dc: [Option<Huffman>; 4],
+    ac: [Option<Huffman>; 4],
+    restart: usize,
+    scan_start: usize,
 }
 
 /// Decoded pixels at reduced scale.
@@ -409,25 +432,23 @@ pub(crate) struct Scaled {
     pub rgb: Vec<u8>,
 }
 
-/// `a[s][u][x]`: weight of coefficient `u` in output sample `x` of an
+/// `a[u][x]`: weight of coefficient `u` in output sample `x` of an
 /// `s`-sample reduction: `c(u)/2` times the mean of `cos((2i+1)u pi/16)` over
 /// the `8/s` input samples `i` of output `x`.
-fn weights(s: usize) -> Vec<[f32; 8]> {
+fn weights(s: usize) -> [[f32; 4]; 4] {
     let n = 8 / s;
-    (0..s)
-        .map(|u| {
-            let mut row = [0f32; 8];
-            let cu = if u == 0 { 1.0 / 2f64.sqrt() } else { 1.0 };
-            for (x, r) in row.iter_mut().enumerate().take(s) {
-                let mut m = 0.0;
-                for i in x * n..(x + 1) * n {
-                    m += ((2 * i + 1) as f64 * u as f64 * PI / 16.0).cos();
-                }
-                *r = (cu / 2.0 * m / n as f64) as f32;
+    let mut w = [[0f32; 4]; 4];
+    for (u, row) in w.iter_mut().enumerate().take(s) {
+        let cu = if u == 0 { 1.0 / 2f64.sqrt() } else { 1.0 };
+        for (x, r) in row.iter_mut().enumerate().take(s) {
+            let mut m = 0.0;
+            for i in x * n..(x + 1) * n {
+                m += ((2 * i + 1) as f64 * u as f64 * PI / 16.0).cos();
             }
-            row
-        })
-        .collect()
+            *r = (cu / 2.0 * m / n as f64) as f32;
+        }
+    }
+    w
 }
 
 fn u16be(d: &[u8], at: usize) -> Result<usize, Error> {
@@ -469,24 +490,23 @@ pub(crate) fn frame_size(data: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
-/// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8).
-#[allow(clippy::needless_range_loop)] // block arithmetic reads best with indices
-pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Error> {
-    if !matches!(reduction, 2 | 4 | 8) {
-        return Err(Error::Unsupported("scale"));
-    }
-    let s = 8 / reduction;
+/// Read the headers up to the scan; refuse what this decoder does not do.
+#[allow(clippy::needless_range_loop)] // table fields read best with indices
+fn parse(data: &[u8]) -> Result<Frame, Error> {
     if data.get(..2) != Some(&[0xFF, 0xD8]) {
         return corrupt("JPEG: no SOI marker");
     }
-    let mut qt = [[0u16; 64]; 4];
-    let mut dc_tables: [Option<Huffman>; 4] = Default::default();
-    let mut ac_tables: [Option<Huffman>; 4] = Default::default();
-    let mut comps: Vec<Component> = Vec::new();
-    let (mut width, mut height) = (0usize, 0usize);
-    let mut restart = 0usize;
+    let mut f = Frame {
+        width: 0,
+        height: 0,
+        comps: Vec::new(),
+        qt: [[0u16; 64]; 4],
+        dc: Default::default(),
+        ac: Default::default(),
+        restart: 0,
+        scan_start: 0,
+    };
     let mut pos = 2;
-    let scan_start;
     loop {
         // Next marker (skipping fill bytes).
         while data.get(pos) == Some(&0xFF) && data.get(pos + 1) == Some(&0xFF) {
@@ -530,7 +550,7 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                         } else {
                             u16be(seg, i + 2 * k)? as u16
                         };
-                        qt[tq][ZIGZAG[k] as usize] = v;
+                        f.qt[tq][ZIGZAG[k] as usize] = v;
                     }
                     i += if pq == 0 { 64 } else { 128 };
                 }
@@ -553,21 +573,21 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                         .ok_or_else(|| Error::Corrupt("JPEG: short DHT".into()))?;
                     let h = Huffman::new(&counts, values)?;
                     if tc == 0 {
-                        dc_tables[th] = Some(h);
+                        f.dc[th] = Some(h);
                     } else {
-                        ac_tables[th] = Some(h);
+                        f.ac[th] = Some(h);
                     }
                     i += 17 + total;
                 }
             }
-            0xDD => restart = u16be(seg, 0)?,
+            0xDD => f.restart = u16be(seg, 0)?,
             0xC0 | 0xC1 => {
                 if seg.first() != Some(&8) {
                     return Err(Error::Unsupported("sample precision"));
                 }
-                height = u16be(seg, 1)?;
-                width = u16be(seg, 3)?;
-                if width as u64 * height as u64 > crate::decode::MAX_PIXELS {
+                f.height = u16be(seg, 1)?;
+                f.width = u16be(seg, 3)?;
+                if f.width as u64 * f.height as u64 > crate::decode::MAX_PIXELS {
                     return Err(Error::Unsupported("too large"));
                 }
                 let nf = *seg.get(5).unwrap_or(&0) as usize;
@@ -582,7 +602,7 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                     if !(1..=4).contains(&h) || !(1..=4).contains(&v) || b[2] > 3 {
                         return corrupt("JPEG: bad component sampling");
                     }
-                    comps.push(Component {
+                    f.comps.push(Component {
                         id: b[0],
                         h,
                         v,
@@ -590,7 +610,7 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                         ..Default::default()
                     });
                 }
-                if width == 0 || height == 0 {
+                if f.width == 0 || f.height == 0 {
                     return Err(Error::Unsupported("zero or DNL-defined size"));
                 }
             }
@@ -598,18 +618,18 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                 return Err(Error::Unsupported("not baseline Huffman"));
             }
             0xDA => {
-                if comps.is_empty() {
+                if f.comps.is_empty() {
                     return corrupt("JPEG: scan before frame header");
                 }
                 let ns = *seg.first().unwrap_or(&0) as usize;
-                if ns != comps.len() {
+                if ns != f.comps.len() {
                     return Err(Error::Unsupported("several scans"));
                 }
                 for k in 0..ns {
                     let b = seg
                         .get(1 + 2 * k..3 + 2 * k)
                         .ok_or_else(|| Error::Corrupt("JPEG: short SOS".into()))?;
-                    let c = comps.iter_mut().find(|c| c.id == b[0]).ok_or_else(|| {
+                    let c = f.comps.iter_mut().find(|c| c.id == b[0]).ok_or_else(|| {
                         Error::Corrupt("JPEG: scan names an unknown component".into())
                     })?;
                     c.td = (b[1] >> 4) as usize;
@@ -622,214 +642,757 @@ pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Err
                 if tail != Some(&[0, 63, 0]) {
                     return Err(Error::Unsupported("spectral selection"));
                 }
-                scan_start = pos + len;
+                f.scan_start = pos + len;
                 break;
             }
             _ => {} // APPn, COM, others: skip
         }
         pos += len;
     }
-
-    if comps.len() == 1 {
-        comps[0].h = 1;
-        comps[0].v = 1;
+    if f.comps.len() == 1 {
+        f.comps[0].h = 1;
+        f.comps[0].v = 1;
     }
-    let hmax = comps.iter().map(|c| c.h).max().unwrap();
-    let vmax = comps.iter().map(|c| c.v).max().unwrap();
-    let mcux = width.div_ceil(8 * hmax);
-    let mcuy = height.div_ceil(8 * vmax);
-    let wts = weights(s);
-    // Where each zigzag position goes: slot v*4+u when u, v < s, else the
-    // scratch slot 16.
-    let mut keep = [16u8; 64];
-    for (k, kz) in keep.iter_mut().enumerate() {
-        let nat = ZIGZAG[k] as usize;
-        if nat % 8 < s && nat / 8 < s {
-            *kz = ((nat / 8) * 4 + nat % 8) as u8;
+    Ok(f)
+}
+
+/// The 4 x 4 low-frequency quantised coefficients of every block of an
+/// image, enough to render it at 1/2, 1/4 or 1/8 scale (whole or a region)
+/// without reading the entropy-coded data again.
+pub(crate) struct Coefs {
+    width: usize,
+    height: usize,
+    hmax: usize,
+    vmax: usize,
+    comps: Vec<CompCoefs>,
+}
+
+struct CompCoefs {
+    h: usize,
+    v: usize,
+    /// Blocks per row and per column (whole MCUs).
+    bw: usize,
+    bh: usize,
+    /// Quantiser of each kept coefficient, natural order `v * 4 + u`.
+    q: [f32; 16],
+    /// 16 coefficients per block, blocks row-major, natural order.
+    data: Vec<i16>,
+}
+
+/// A sample plane at some scale, covering block columns/rows from an
+/// origin (in samples) onwards.
+struct Plane {
+    x0: usize,
+    y0: usize,
+    w: usize,
+    data: Vec<u8>,
+}
+
+/// How to turn one component's kept coefficients into `s x s` samples per
+/// block: area-average weights, quantisers, and for 1 and 2 samples the
+/// products of both in 12-bit fixed point (the common scales run in
+/// integers).
+struct Idct {
+    s: usize,
+    w: [[f32; 4]; 4],
+    q: [f32; 16],
+    /// For coefficients 0, 1, 4 and 5 (natural order): `q * w * w << 12`.
+    fixed: [i64; 4],
+}
+
+impl Idct {
+    fn new(s: usize, q: &[f32; 16]) -> Idct {
+        let w = weights(s);
+        let (a, b) = (w[0][0] as f64, w[1][0] as f64);
+        let f = |i: usize, wt: f64| (q[i] as f64 * wt * 4096.0).round() as i64;
+        Idct {
+            s,
+            w,
+            q: *q,
+            fixed: [f(0, a * a), f(1, a * b), f(4, a * b), f(5, b * b)],
         }
     }
-    // Output planes, `s` samples per block side.
-    struct Plane {
-        w: usize,
-        data: Vec<u8>,
+
+    /// Write the block with coefficients `c` (natural order `v * 4 + u`)
+    /// at `out[at..]`, rows `stride` apart.
+    #[inline(always)]
+    fn block(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
+        // 128.5 << 12: level shift and rounding.
+        const BIAS: i64 = 128 * 4096 + 2048;
+        let px = |v: i64| ((v + BIAS) >> 12).clamp(0, 255) as u8;
+        let k = &self.fixed;
+        match self.s {
+            1 => out[at] = px(c[0] as i64 * k[0]),
+            2 => {
+                let (c0, c1) = (c[0] as i64 * k[0], c[1] as i64 * k[1]);
+                let (c4, c5) = (c[4] as i64 * k[2], c[5] as i64 * k[3]);
+                let (t0, t1) = (c0 + c4, c0 - c4);
+                let (u0, u1) = (c1 + c5, c1 - c5);
+                let o = &mut out[at..at + stride + 2];
+                o[0] = px(t0 + u0);
+                o[1] = px(t0 - u0);
+                o[stride] = px(t1 + u1);
+                o[stride + 1] = px(t1 - u1);
+            }
+            _ => self.block4(c, out, at, stride),
+        }
+    }
+
+    #[inline(always)]
+    fn block4(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
+        let (w, q) = (&self.w, &self.q);
+        if c[1..].iter().all(|&v| v == 0) {
+            // Flat block (common in smooth areas): one value.
+            let v = (c[0] as f32 * q[0] * w[0][0] * w[0][0] + 128.5).clamp(0.0, 255.0) as u8;
+            for y in 0..4 {
+                out[at + y * stride..at + y * stride + 4].fill(v);
+            }
+            return;
+        }
+        // Separable, written over rows of 4 so it vectorises.
+        let mut tmp = [[0f32; 4]; 4];
+        for (v, t) in tmp.iter_mut().enumerate() {
+            for u in 0..4 {
+                let f = c[v * 4 + u] as f32 * q[v * 4 + u];
+                for x in 0..4 {
+                    t[x] += f * w[u][x];
+                }
+            }
+        }
+        for y in 0..4 {
+            let mut acc = [128.5f32; 4];
+            for (v, t) in tmp.iter().enumerate() {
+                for x in 0..4 {
+                    acc[x] += t[x] * w[v][y];
+                }
+            }
+            let row = &mut out[at + y * stride..at + y * stride + 4];
+            for x in 0..4 {
+                row[x] = acc[x].clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}
+
+/// What one decode should produce.
+struct Want {
+    /// Output samples per block side (1, 2 or 4).
+    s: usize,
+    /// Keep the 4 x 4 coefficients of every block.
+    keep: bool,
+}
+
+/// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8); with
+/// `keep`, also return the low-frequency coefficients for later renders.
+pub(crate) fn decode_scaled(
+    data: &[u8],
+    reduction: usize,
+    keep: bool,
+) -> Result<(Scaled, Option<Coefs>), Error> {
+    if !matches!(reduction, 2 | 4 | 8) {
+        return Err(Error::Unsupported("scale"));
+    }
+    let f = parse(data)?;
+    let want = Want {
+        s: 8 / reduction,
+        keep,
+    };
+    let (planes, coefs) = entropy_decode(data, &f, &want)?;
+    let hmax = f.comps.iter().map(|c| c.h).max().unwrap_or(1);
+    let vmax = f.comps.iter().map(|c| c.v).max().unwrap_or(1);
+    let ow = f.width.div_ceil(reduction);
+    let oh = f.height.div_ceil(reduction);
+    let sampling: Vec<(usize, usize)> = f.comps.iter().map(|c| (c.h, c.v)).collect();
+    let rgb = to_rgb(&planes, &sampling, hmax, vmax, (0, 0, ow, oh));
+    Ok((
+        Scaled {
+            width: ow as u32,
+            height: oh as u32,
+            full_width: f.width as u32,
+            full_height: f.height as u32,
+            rgb,
+        },
+        coefs,
+    ))
+}
+
+/// Entropy-decode the scan into sample planes at `want.s` samples per
+/// block side (and, with `want.keep`, the kept coefficients).
+#[allow(clippy::needless_range_loop)] // block arithmetic reads best with indices
+fn entropy_decode(
+    data: &[u8],
+    f: &Frame,
+    want: &Want,
+) -> Result<(Vec<Plane>, Option<Coefs>), Error> {
+    let s = want.s;
+    let comps = &f.comps;
+    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
+    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
+    let mcux = f.width.div_ceil(8 * hmax);
+    let mcuy = f.height.div_ceil(8 * vmax);
+    // Coefficients needed per block side: for the output, and for later.
+    let ks = if want.keep { 4 } else { s };
+    // Where each zigzag position goes: slot v*4+u when u, v < ks, else the
+    // scratch slot 16 (also for the positions past 63 that an EOB step
+    // points at). `last` is the last zigzag index kept.
+    let mut keep = [16u8; 128];
+    let mut last = 0usize;
+    for (k, kz) in keep.iter_mut().enumerate().take(64) {
+        let nat = ZIGZAG[k] as usize;
+        if nat % 8 < ks && nat / 8 < ks {
+            *kz = ((nat / 8) * 4 + nat % 8) as u8;
+            last = k;
+        }
     }
     let mut planes: Vec<Plane> = comps
         .iter()
         .map(|c| {
             let w = mcux * c.h * s;
-            let h = mcuy * c.v * s;
             Plane {
+                x0: 0,
+                y0: 0,
                 w,
-                data: vec![0; w * h],
+                data: vec![0; w * mcuy * c.v * s],
             }
         })
         .collect();
-    let mut tables = Vec::with_capacity(comps.len());
-    for c in &comps {
-        let dc = dc_tables[c.td]
-            .as_ref()
-            .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
-        let ac = ac_tables[c.ta]
-            .as_ref()
-            .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
-        // Components sharing an AC table share its lookahead table.
-        let fast: std::rc::Rc<[u32; 1 << FAST_BITS]> =
-            match comps.iter().zip(&tables).find(|(o, _)| o.ta == c.ta) {
-                Some((_, (_, _, f))) => std::rc::Rc::clone(f),
-                None => {
-                    let b: Box<[u32; 1 << FAST_BITS]> = ac
-                        .ac_fast()
-                        .into_boxed_slice()
-                        .try_into()
-                        .map_err(|_| Error::Corrupt("JPEG: internal table size".into()))?;
-                    std::rc::Rc::from(b)
-                }
-            };
-        tables.push((dc, ac, fast));
-    }
-    let qss: Vec<[f32; 16]> = comps
+    let mut kept: Vec<CompCoefs> = comps
         .iter()
         .map(|c| {
-            let mut qs = [0f32; 16];
-            for v in 0..s {
-                for u in 0..s {
-                    qs[v * 4 + u] = qt[c.tq][v * 8 + u] as f32;
+            let (bw, bh) = (mcux * c.h, mcuy * c.v);
+            let mut q = [0f32; 16];
+            for v in 0..4 {
+                for u in 0..4 {
+                    q[v * 4 + u] = f.qt[c.tq][v * 8 + u] as f32;
                 }
             }
-            qs
+            CompCoefs {
+                h: c.h,
+                v: c.v,
+                bw,
+                bh,
+                q,
+                data: if want.keep {
+                    vec![0; bw * bh * 16]
+                } else {
+                    Vec::new()
+                },
+            }
         })
         .collect();
-    let mut bits = Bits::new(data, scan_start);
-    let mut pred = vec![0i32; comps.len()];
-    let mut coef = [0f32; 16];
-    let w00 = wts[0][0] * wts[0][0];
-    let mut slots = [0i32; 32];
-    let total = mcux * mcuy;
+    // Step tables per table id, built once each.
+    let mut dc_steps: [Option<Box<[u32; 1 << DC_BITS]>>; 4] = Default::default();
+    type AcSteps = (
+        Box<[u32; 1 << AC_BITS]>,
+        Box<[u16; 1 << AC_BITS]>,
+        Box<[u64; 1 << AC_BITS]>,
+    );
+    let mut ac_steps: [Option<AcSteps>; 4] = Default::default();
+    for c in comps {
+        let dc = f.dc[c.td]
+            .as_ref()
+            .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
+        let ac = f.ac[c.ta]
+            .as_ref()
+            .ok_or_else(|| Error::Corrupt("JPEG: missing Huffman table".into()))?;
+        dc_steps[c.td].get_or_insert_with(|| dc.dc_table());
+        ac_steps[c.ta].get_or_insert_with(|| {
+            let step = ac.ac_table();
+            let skip = Huffman::skip_table(&step);
+            let pair = Huffman::pair_table(&step);
+            (step, skip, pair)
+        });
+    }
+    let mut tables = Vec::with_capacity(comps.len());
+    for c in comps {
+        let (Some(dc), Some(ac), Some(dc_step), Some((step, skip, pair))) = (
+            f.dc[c.td].as_ref(),
+            f.ac[c.ta].as_ref(),
+            dc_steps[c.td].as_deref(),
+            ac_steps[c.ta].as_ref(),
+        ) else {
+            return corrupt("JPEG: missing Huffman table");
+        };
+        tables.push(BlockTables {
+            dc,
+            ac,
+            dc_step,
+            step,
+            skip,
+            pair,
+        });
+    }
+    // The blocks of one MCU: component and position within the MCU.
+    let layout: Vec<(usize, usize, usize)> = comps
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| (0..c.v).flat_map(move |by| (0..c.h).map(move |bx| (ci, bx, by))))
+        .collect();
+    let block_comp: Vec<usize> = layout.iter().map(|l| l.0).collect();
+    let mut coefs = vec![[0i32; 32]; layout.len()];
+    let blocks_per_mcu: usize = comps.iter().map(|c| c.h * c.v).sum();
+    // One block reads at most 27 + 63 * 26 bits (< 256 bytes).
+    let scan = Scan::new(data, f.scan_start, 256 * blocks_per_mcu + 16);
+    let mut seg = 0usize;
+    let mut rd = Reader {
+        data: &scan.data,
+        pos: scan.segments[0].0,
+        acc: 0,
+        n: 0,
+    };
+    let mut pred = [0i32; 4];
+    let idcts: Vec<Idct> = kept.iter().map(|k| Idct::new(s, &k.q)).collect();
     let mut next_rst = 0u8;
-    for mcu in 0..total {
-        if restart > 0 && mcu > 0 && mcu % restart == 0 {
-            bits.restart(next_rst)?;
+    for mcu in 0..mcux * mcuy {
+        if f.restart > 0 && mcu > 0 && mcu % f.restart == 0 {
+            let marker = scan.segments[seg].2;
+            if marker != Some(0xD0 + next_rst) {
+                return Err(match marker {
+                    Some(m) => Error::Corrupt(format!(
+                        "JPEG: corrupt scan: marker 0xFF{m:02X} where RST{next_rst} was expected"
+                    )),
+                    None => stopped_early(None),
+                });
+            }
+            seg += 1;
+            rd = Reader {
+                data: &scan.data,
+                pos: scan.segments[seg].0,
+                acc: 0,
+                n: 0,
+            };
             next_rst = (next_rst + 1) & 7;
-            pred.iter_mut().for_each(|p| *p = 0);
+            pred = [0; 4];
         }
         let (mx, my) = (mcu % mcux, mcu / mcux);
-        for (ci, c) in comps.iter().enumerate() {
-            let (dc, ac, ref fast) = tables[ci];
-            let qs = &qss[ci];
-            let plane = &mut planes[ci];
-            for by in 0..c.v {
-                for bx in 0..c.h {
-                    // DC
-                    let t = bits.decode(dc)? as u32;
-                    if t > 11 {
-                        return corrupt("JPEG: bad DC difference (corrupt data)");
-                    }
-                    pred[ci] += bits.receive(t);
-                    slots.fill(0);
-                    slots[0] = pred[ci];
-                    ac_block(&mut bits, fast, ac, &keep, &mut slots)?;
-                    // Reduced inverse DCT (area averages).
-                    let ox = (mx * c.h + bx) * s;
-                    let oy = (my * c.v + by) * s;
-                    let px = |v: f32| (v + 128.5).clamp(0.0, 255.0) as u8;
-                    match s {
-                        1 => plane.data[oy * plane.w + ox] = px(slots[0] as f32 * qs[0] * w00),
-                        2 => {
-                            // Separable 2-point: a = w[0][*], b = w[1][*] (b1 = -b0).
-                            let f00 = slots[0] as f32 * qs[0];
-                            let f01 = slots[1] as f32 * qs[1];
-                            let f10 = slots[4] as f32 * qs[4];
-                            let f11 = slots[5] as f32 * qs[5];
-                            let (a, b) = (wts[0][0], wts[1][0]);
-                            // Rows: r0 = f00 a + f01 b (x=0), f00 a - f01 b (x=1).
-                            let (r00, r01) = (f00 * a + f01 * b, f00 * a - f01 * b);
-                            let (r10, r11) = (f10 * a + f11 * b, f10 * a - f11 * b);
-                            let top = oy * plane.w + ox;
-                            plane.data[top] = px(r00 * a + r10 * b);
-                            plane.data[top + 1] = px(r01 * a + r11 * b);
-                            plane.data[top + plane.w] = px(r00 * a - r10 * b);
-                            plane.data[top + plane.w + 1] = px(r01 * a - r11 * b);
-                        }
-                        _ => {
-                            for (c, (&v, &qv)) in coef.iter_mut().zip(slots.iter().zip(qs.iter())) {
-                                *c = v as f32 * qv;
-                            }
-                            let mut tmp = [[0f32; 4]; 4];
-                            for v in 0..4 {
-                                for x in 0..4 {
-                                    let mut acc = 0f32;
-                                    for u in 0..4 {
-                                        acc += coef[v * 4 + u] * wts[u][x];
-                                    }
-                                    tmp[v][x] = acc;
-                                }
-                            }
-                            for y in 0..4 {
-                                let row = (oy + y) * plane.w + ox;
-                                for x in 0..4 {
-                                    let mut acc = 0.0;
-                                    for v in 0..4 {
-                                        acc += tmp[v][x] * wts[v][y];
-                                    }
-                                    plane.data[row + x] = px(acc);
-                                }
-                            }
-                        }
-                    }
+        decode_mcu(
+            &mut rd,
+            &block_comp,
+            &tables,
+            &keep,
+            last,
+            &mut pred,
+            &mut coefs,
+        )?;
+        for (&(ci, bx, by), c) in layout.iter().zip(&coefs) {
+            let c16: &[i32; 16] = c[..16].try_into().unwrap();
+            let (gx, gy) = (mx * comps[ci].h + bx, my * comps[ci].v + by);
+            if want.keep {
+                let kc = &mut kept[ci];
+                let o = (gy * kc.bw + gx) * 16;
+                for (d, &v) in kc.data[o..o + 16].iter_mut().zip(c16) {
+                    *d = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
                 }
             }
+            let plane = &mut planes[ci];
+            let at = gy * s * plane.w + gx * s;
+            idcts[ci].block(c16, &mut plane.data, at, plane.w);
         }
-        if bits.overran() {
-            return Err(bits.why_stopped());
+        if rd.consumed() > scan.segments[seg].1 * 8 {
+            return Err(stopped_early(scan.segments[seg].2));
         }
     }
-    // Colour conversion at output size.
-    let ow = width.div_ceil(reduction);
-    let oh = height.div_ceil(reduction);
+    let coefs = want.keep.then_some(Coefs {
+        width: f.width,
+        height: f.height,
+        hmax,
+        vmax,
+        comps: kept,
+    });
+    Ok((planes, coefs))
+}
+
+/// Damage found inside one block (small and `Copy`, to keep the hot loop
+/// lean; turned into an [`Error`] by the caller).
+#[derive(Clone, Copy, Debug)]
+enum BlockError {
+    BadCode,
+    DcSize,
+    AcSize,
+    Index,
+}
+
+impl From<BlockError> for Error {
+    fn from(e: BlockError) -> Error {
+        Error::Corrupt(
+            match e {
+                BlockError::BadCode => "JPEG: invalid Huffman code in scan (corrupt data)",
+                BlockError::DcSize => "JPEG: bad DC difference (corrupt data)",
+                BlockError::AcSize => "JPEG: bad AC coefficient size (corrupt data)",
+                BlockError::Index => "JPEG: coefficient index out of range (corrupt data)",
+            }
+            .into(),
+        )
+    }
+}
+
+/// The tables one block of a component is decoded with.
+struct BlockTables<'a> {
+    dc: &'a Huffman,
+    ac: &'a Huffman,
+    dc_step: &'a [u32; 1 << DC_BITS],
+    step: &'a [u32; 1 << AC_BITS],
+    skip: &'a [u16; 1 << AC_BITS],
+    pair: &'a [u64; 1 << AC_BITS],
+}
+
+/// Decode the blocks of one MCU (`blocks[i]` = component of block `i`)
+/// into `out` (coefficients as in [`decode_block`]; DC made absolute with
+/// `pred`). One call per MCU keeps the bit reader in registers.
+#[inline(never)]
+fn decode_mcu(
+    rd: &mut Reader,
+    blocks: &[usize],
+    tables: &[BlockTables],
+    keep: &[u8; 128],
+    last: usize,
+    pred: &mut [i32; 4],
+    out: &mut [[i32; 32]],
+) -> Result<(), BlockError> {
+    let mut r = Reader { ..*rd };
+    let mut result = Ok(());
+    for (&ci, slots) in blocks.iter().zip(out.iter_mut()) {
+        slots[..16].fill(0);
+        match decode_block(&mut r, &tables[ci & 3], keep, last, slots) {
+            Ok(diff) => {
+                pred[ci & 3] = pred[ci & 3].wrapping_add(diff);
+                slots[0] = pred[ci & 3];
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    *rd = r;
+    result
+}
+
+/// Decode one block: its DC difference (returned) and its AC coefficients
+/// into `slots` (`keep` maps the zigzag index to a slot; 16 and up are
+/// scratch). Until zigzag index `last` each step's value is stored; after
+/// it only lengths and runs matter.
+#[inline(always)]
+fn decode_block(
+    rd: &mut Reader,
+    t: &BlockTables,
+    keep: &[u8; 128],
+    last: usize,
+    slots: &mut [i32; 32],
+) -> Result<i32, BlockError> {
+    let (mut acc, mut n, mut pos) = (rd.acc, rd.n, rd.pos);
+    let data = rd.data;
+    macro_rules! refill {
+        () => {
+            // Branch-free and in bounds: the scan's padding means the clamp
+            // never bites on data that decodes (see `Scan::new`).
+            let at = pos.min(data.len() - 8);
+            let b = u64::from_be_bytes(data[at..at + 8].try_into().unwrap());
+            acc |= b >> n;
+            pos += ((63 - n) >> 3) as usize;
+            n |= 56;
+        };
+    }
+    macro_rules! consume {
+        ($k:expr) => {
+            acc <<= $k;
+            n -= $k;
+        };
+    }
+    let result = 'block: {
+        // One table step; `$slow`: the entry flags that need the slow path
+        // (PARTIAL entries lack only the value). Damage found there ends the
+        // block.
+        macro_rules! lookup {
+            ($table:expr, $bits:expr, $slow:expr, $slow_fn:ident) => {{
+                let e = $table[(acc >> (64 - $bits)) as usize] as u32;
+                if e & $slow != 0 {
+                    // A slow step may read 27 bits: refill first, so a
+                    // table step never needs more than AC_BITS.
+                    refill!();
+                    let e = $slow_fn(t, acc);
+                    if e & ERROR != 0 {
+                        break 'block Err(match e {
+                            AC_SIZE => BlockError::AcSize,
+                            DC_SIZE => BlockError::DcSize,
+                            _ => BlockError::BadCode,
+                        });
+                    }
+                    e
+                } else {
+                    e
+                }
+            }};
+        }
+        // DC: the step table gives the difference with its length.
+        refill!();
+        let e = lookup!(t.dc_step, DC_BITS, SLOW, dc_slow);
+        consume!(e & LEN_MASK);
+        let diff = (e >> 16) as u16 as i16 as i32;
+        let mut k = 1usize;
+        // Kept coefficients, four lookups of up to two steps each per
+        // refill (a table lookup reads at most AC_BITS bits, 4 x 11 < 56; the
+        // slow path refills for itself). Here k <= 24, so the steps
+        // land at 56 at most, or past 63 after an EOB: `keep` sends those
+        // to scratch, and every step stores (0 for EOB and ZRL) without a
+        // branch. The second step is stored first: when there is none it
+        // points at the first's place.
+        macro_rules! kept_pair {
+            () => {
+                let mut e = t.pair[(acc >> (64 - AC_BITS)) as usize];
+                if e & (SLOW | PARTIAL) as u64 != 0 {
+                    refill!();
+                    let s = ac_slow(t, acc);
+                    if s & ERROR != 0 {
+                        break 'block Err(if s == AC_SIZE {
+                            BlockError::AcSize
+                        } else {
+                            BlockError::BadCode
+                        });
+                    }
+                    e = pair_entry(s);
+                }
+                consume!(e as u32 & LEN_MASK);
+                let k1 = k + ((e >> 8) & 0x7F) as usize;
+                let k2 = k1 + ((e >> 32) & 0x7F) as usize;
+                slots[keep[(k2 - 1) & 127] as usize & 31] = (e >> 48) as u16 as i16 as i32;
+                slots[keep[(k1 - 1) & 127] as usize & 31] = (e >> 16) as u16 as i16 as i32;
+                k = k2;
+            };
+        }
+        while k <= last {
+            refill!();
+            kept_pair!();
+            if k > last {
+                break;
+            }
+            kept_pair!();
+            if k > last {
+                break;
+            }
+            kept_pair!();
+            if k > last {
+                break;
+            }
+            kept_pair!();
+        }
+        // The rest: four lookups per refill. While k < 48 the first of two
+        // steps cannot end the block (a step advances at most 16), so the
+        // skip table's pairs are safe.
+        let mut e = 0;
+        while k < 48 {
+            refill!();
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+            if k >= 48 {
+                break;
+            }
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+            if k >= 48 {
+                break;
+            }
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+            if k >= 48 {
+                break;
+            }
+            e = lookup!(t.skip, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+        }
+        while k < 64 {
+            refill!();
+            e = lookup!(t.step, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+            if k >= 64 {
+                break;
+            }
+            e = lookup!(t.step, AC_BITS, SLOW, ac_slow);
+            consume!(e & LEN_MASK);
+            k += ((e >> 8) & 0x7F) as usize;
+        }
+        if e & COEF != 0 && k > 64 {
+            break 'block Err(BlockError::Index);
+        }
+        Ok(diff)
+    };
+    (rd.acc, rd.n, rd.pos) = (acc, n, pos);
+    result
+}
+
+#[cold]
+#[inline(never)]
+fn ac_slow(t: &BlockTables, bits: u64) -> u32 {
+    t.ac.ac_slow(bits)
+}
+
+#[cold]
+#[inline(never)]
+fn dc_slow(t: &BlockTables, bits: u64) -> u32 {
+    t.dc.dc_slow(bits)
+}
+
+/// One row of YCbCr to RGB, one chroma sample per `H` luma samples.
+#[inline(always)]
+fn ycc_row<const H: usize>(yr: &[u8], br: &[u8], rr: &[u8], out: &mut [u8]) {
+    #[inline(always)]
+    fn pixel(l: u8, d: (i32, i32, i32), o: &mut [u8]) {
+        let l = l as i32;
+        o[0] = (l + d.0).clamp(0, 255) as u8;
+        o[1] = (l - d.1).clamp(0, 255) as u8;
+        o[2] = (l + d.2).clamp(0, 255) as u8;
+    }
+    // JFIF YCbCr -> RGB, 16-bit fixed point: the chroma terms.
+    let chroma = |b: u8, r: u8| {
+        let (b, r) = (b as i32 - 128, r as i32 - 128);
+        (
+            (91_881 * r + 32_768) >> 16,
+            (22_554 * b + 46_802 * r - 32_768) >> 16,
+            (116_130 * b + 32_768) >> 16,
+        )
+    };
+    let ys = yr.chunks_exact(H);
+    let tail = ys.remainder();
+    let mut os = out.chunks_exact_mut(3 * H);
+    let mut cs = br.iter().zip(rr);
+    for ((y, o), (&b, &r)) in ys.zip(&mut os).zip(&mut cs) {
+        let d = chroma(b, r);
+        for i in 0..H {
+            pixel(y[i], d, &mut o[3 * i..3 * i + 3]);
+        }
+    }
+    if let (Some(&l), Some((&b, &r))) = (tail.first(), cs.next()) {
+        let o = os.into_remainder();
+        if o.len() >= 3 {
+            pixel(l, chroma(b, r), &mut o[..3]);
+        }
+    }
+}
+
+/// YCbCr (or grey) planes to RGB over `rect = (x0, y0, w, h)` of the output
+/// image; chroma is the nearest sample of its (subsampled) plane.
+fn to_rgb(
+    planes: &[Plane],
+    sampling: &[(usize, usize)],
+    hmax: usize,
+    vmax: usize,
+    rect: (usize, usize, usize, usize),
+) -> Vec<u8> {
+    let (x0, y0, ow, oh) = rect;
     let mut rgb = vec![0u8; ow * oh * 3];
-    if comps.len() == 1 {
-        let p = &planes[0];
-        for y in 0..oh {
-            for x in 0..ow {
-                let v = p.data[y * p.w + x];
-                let o = (y * ow + x) * 3;
-                rgb[o] = v;
-                rgb[o + 1] = v;
-                rgb[o + 2] = v;
+    // Column of each output pixel in each plane.
+    let cols: Vec<Vec<usize>> = planes
+        .iter()
+        .zip(sampling)
+        .map(|(p, &(h, _))| (x0..x0 + ow).map(|x| x * h / hmax - p.x0).collect())
+        .collect();
+    let row = |ci: usize, y: usize| -> &[u8] {
+        let p = &planes[ci];
+        let r = y * sampling[ci].1 / vmax - p.y0;
+        &p.data[r * p.w..(r + 1) * p.w]
+    };
+    let pairs = (planes.len() == 3
+        && sampling[0] == (hmax, vmax)
+        && sampling[1] == (1, 1)
+        && sampling[2] == (1, 1)
+        && hmax <= 2
+        && x0 % hmax == 0)
+        .then_some(hmax);
+    for (y, out) in (y0..y0 + oh).zip(rgb.chunks_exact_mut(ow * 3)) {
+        if planes.len() == 1 {
+            let l = row(0, y);
+            for (o, &x) in out.chunks_exact_mut(3).zip(&cols[0]) {
+                o.fill(l[x]);
             }
+            continue;
         }
-    } else {
-        // Chroma: nearest sample of the subsampled plane.
-        let (cy, cb, cr) = (&planes[0], &planes[1], &planes[2]);
-        let (yh, yv) = (comps[0].h, comps[0].v);
-        let (bh, bv) = (comps[1].h, comps[1].v);
-        let (rh, rv) = (comps[2].h, comps[2].v);
-        let cols = |h: usize| -> Vec<usize> { (0..ow).map(|x| x * h / hmax).collect() };
-        let (xy, xb, xr) = (cols(yh), cols(bh), cols(rh));
-        for y in 0..oh {
-            let yrow = &cy.data[(y * yv / vmax) * cy.w..];
-            let brow = &cb.data[(y * bv / vmax) * cb.w..];
-            let rrow = &cr.data[(y * rv / vmax) * cr.w..];
-            let out = &mut rgb[y * ow * 3..(y + 1) * ow * 3];
-            for (x, o) in out.chunks_exact_mut(3).enumerate() {
-                let l = yrow[xy[x]] as i32;
-                let b = brow[xb[x]] as i32 - 128;
-                let r = rrow[xr[x]] as i32 - 128;
-                // JFIF YCbCr -> RGB, 16-bit fixed point.
-                let rr = l + ((91_881 * r + 32_768) >> 16);
-                let gg = l - ((22_554 * b + 46_802 * r - 32_768) >> 16);
-                let bb = l + ((116_130 * b + 32_768) >> 16);
-                o[0] = rr.clamp(0, 255) as u8;
-                o[1] = gg.clamp(0, 255) as u8;
-                o[2] = bb.clamp(0, 255) as u8;
+        let (yr, br, rr) = (row(0, y), row(1, y), row(2, y));
+        if let Some(hm) = pairs {
+            // Common layouts (4:4:4, 4:2:2, 4:2:0): one chroma sample per
+            // `hm` luma samples of the row, no index tables.
+            let lx = x0 - planes[0].x0;
+            let cx = x0 / hm - planes[1].x0;
+            let (yr, br, rr) = (&yr[lx..lx + ow], &br[cx..], &rr[cx..]);
+            match hm {
+                1 => ycc_row::<1>(yr, br, rr, out),
+                _ => ycc_row::<2>(yr, br, rr, out),
             }
+            continue;
+        }
+        for (x, o) in out.chunks_exact_mut(3).enumerate() {
+            let l = yr[cols[0][x]] as i32;
+            let b = br[cols[1][x]] as i32 - 128;
+            let r = rr[cols[2][x]] as i32 - 128;
+            // JFIF YCbCr -> RGB, 16-bit fixed point.
+            let rr = l + ((91_881 * r + 32_768) >> 16);
+            let gg = l - ((22_554 * b + 46_802 * r - 32_768) >> 16);
+            let bb = l + ((116_130 * b + 32_768) >> 16);
+            o[0] = rr.clamp(0, 255) as u8;
+            o[1] = gg.clamp(0, 255) as u8;
+            o[2] = bb.clamp(0, 255) as u8;
         }
     }
-    Ok(Scaled {
-        width: ow as u32,
-        height: oh as u32,
-        full_width: width as u32,
-        full_height: height as u32,
-        rgb,
-    })
+    rgb
+}
+
+impl Coefs {
+    /// Full-image size.
+    pub(crate) fn full_size(&self) -> (u32, u32) {
+        (self.width as u32, self.height as u32)
+    }
+
+    /// Render at `1/reduction` scale (2, 4 or 8) the output pixels
+    /// `rect = (x0, y0, w, h)` (clamped to the image). Returns the clamped
+    /// rectangle and its RGB pixels.
+    pub(crate) fn render(
+        &self,
+        reduction: usize,
+        rect: (usize, usize, usize, usize),
+    ) -> ((usize, usize, usize, usize), Vec<u8>) {
+        let s = 8 / reduction.clamp(2, 8);
+        let (ow, oh) = (self.width.div_ceil(8 / s), self.height.div_ceil(8 / s));
+        let x0 = rect.0.min(ow.saturating_sub(1));
+        let y0 = rect.1.min(oh.saturating_sub(1));
+        let w = rect.2.min(ow - x0).max(1);
+        let h = rect.3.min(oh - y0).max(1);
+        let mut coef = [0i32; 16];
+        let planes: Vec<Plane> = self
+            .comps
+            .iter()
+            .map(|c| {
+                let idct = Idct::new(s, &c.q);
+                // Blocks of this plane under the rectangle.
+                let bx0 = (x0 * c.h / self.hmax) / s;
+                let bx1 = (((x0 + w - 1) * c.h / self.hmax) / s + 1).min(c.bw);
+                let by0 = (y0 * c.v / self.vmax) / s;
+                let by1 = (((y0 + h - 1) * c.v / self.vmax) / s + 1).min(c.bh);
+                let pw = (bx1 - bx0) * s;
+                let mut data = vec![0u8; pw * (by1 - by0) * s];
+                for by in by0..by1 {
+                    for bx in bx0..bx1 {
+                        let o = (by * c.bw + bx) * 16;
+                        for (d, &v) in coef.iter_mut().zip(&c.data[o..o + 16]) {
+                            *d = v as i32;
+                        }
+                        let at = (by - by0) * s * pw + (bx - bx0) * s;
+                        idct.block(&coef, &mut data, at, pw);
+                    }
+                }
+                Plane {
+                    x0: bx0 * s,
+                    y0: by0 * s,
+                    w: pw,
+                    data,
+                }
+            })
+            .collect();
+        let sampling: Vec<(usize, usize)> = self.comps.iter().map(|c| (c.h, c.v)).collect();
+        let rgb = to_rgb(&planes, &sampling, self.hmax, self.vmax, (x0, y0, w, h));
+        ((x0, y0, w, h), rgb)
+    }
 }

@@ -358,7 +358,13 @@ fn work_size(opts: &AnalyzeOptions) -> u32 {
 fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
     let want = work_size(opts);
     let orientation = a.exif.as_ref().and_then(|e| e.orientation).unwrap_or(1);
-    let dec = match decode::decode_reduced(bytes, want) {
+    // With the card reader on, keep what a larger image for it needs.
+    let decoded = if opts.read_card {
+        decode::decode_reduced_keeping(bytes, want)
+    } else {
+        decode::decode_reduced(bytes, want)
+    };
+    let dec = match decoded {
         Ok(d) => d,
         Err(e) => {
             a.error = Some(e.to_string());
@@ -378,9 +384,13 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
         a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
             card::read_card(work)
         } else {
-            decode::decode_reduced(bytes, card::MIN_WIDTH)
-                .ok()
-                .and_then(|big| card::read_card(&big.image))
+            dec.larger(card::MIN_WIDTH)
+                .or_else(|| {
+                    decode::decode_reduced(bytes, card::MIN_WIDTH)
+                        .ok()
+                        .map(|d| d.image)
+                })
+                .and_then(|big| card::read_card(&big))
         };
     }
     if opts.derivatives {
