@@ -364,15 +364,19 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
         a.pdq = pdq::pdq_from_luma(&luma, w, h);
         a.phash = Some(phash::phash_from_luma(&luma, w, h));
     }
-    if opts.read_card && card::may_show_card(work) {
-        // Most photos show no card: only those that may are decoded again, larger, to read it.
-        a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
-            card::read_card(work)
-        } else {
-            decode::decode_reduced(bytes, card::MIN_WIDTH)
-                .ok()
-                .and_then(|big| card::read_card(&big.image))
-        };
+    if opts.read_card {
+        // Most photos show no card: only those that may are decoded again, larger, and
+        // read around the places the gate points at.
+        let hints = card::card_regions(work);
+        if !hints.is_empty() {
+            a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
+                card::read_card_near(work, &hints)
+            } else {
+                decode::decode_reduced(bytes, card::MIN_WIDTH)
+                    .ok()
+                    .and_then(|big| card::read_card_near(&big.image, &hints))
+            };
+        }
     }
     if opts.derivatives {
         let (d, errs) = derivatives(&dec, orientation, opts);
