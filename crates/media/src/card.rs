@@ -263,6 +263,10 @@ fn in_cell(u: usize, v: usize) -> bool {
 struct Reading {
     /// Sum of the best SSD over all cells (lower is crisper).
     cost: f32,
+    /// Sum of squared darkness of the paper between and around the cells (inside the
+    /// outer ring), where a well-placed pose sees none: it tells a pose one character or
+    /// line off, which the cells alone may read as well as the right one.
+    stray: f32,
     lines: [String; 3],
     confidence: f32,
     contrast: f32,
@@ -274,9 +278,14 @@ impl Reading {
         self.contrast >= 40.0
     }
 
+    /// What the pose search minimises.
+    fn fit(&self) -> f32 {
+        self.cost + self.stray
+    }
+
     /// Order of preference: writing first, then the crisper reading.
     fn rank(&self) -> (bool, f32) {
-        (self.writing(), -self.cost)
+        (self.writing(), -self.fit())
     }
 }
 
@@ -315,11 +324,22 @@ fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
     let low = cell_samples.len() / 50;
     let ink = *cell_samples.select_nth_unstable_by(low, f32::total_cmp).1;
     let contrast = paper - ink;
+    let blank_card = contrast < 40.0;
+    let mut stray = 0f32;
+    if !blank_card {
+        for (v, row) in s.iter().enumerate().take(CARD_H - 1).skip(1) {
+            for (u, &val) in row.iter().enumerate().take(CARD_W - 1).skip(1) {
+                if !in_cell(u, v) {
+                    let d = ((paper - val) / contrast).clamp(0.0, 1.0);
+                    stray += d * d;
+                }
+            }
+        }
+    }
     let tpl = templates();
     let mut lines: [String; 3] = Default::default();
     let mut cost = 0f32;
     let mut confidence = f32::INFINITY;
-    let blank_card = contrast < 40.0;
     for (l, line) in lines.iter_mut().enumerate() {
         let mut text = String::new();
         for i in 0..MAX_CHARS {
@@ -365,6 +385,7 @@ fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
     }
     Some(Reading {
         cost,
+        stray,
         lines,
         confidence,
         contrast,
@@ -397,7 +418,7 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
                         _ => p.dot += sign * steps[3],
                     }
                     if let Some(r) = read_at(g, &p) {
-                        if r.cost < best_r.cost {
+                        if r.fit() < best_r.fit() {
                             best = p;
                             best_r = r;
                             improved = true;
@@ -430,6 +451,7 @@ fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
         }
     }
     let mut out: Vec<Pose> = Vec::new();
+    let mut outlines: Vec<Pose> = Vec::new();
     card_shaped_regions(&half, hw, hh, long / 2, 1.0, |pts, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
@@ -437,6 +459,19 @@ fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
             angle: p.angle,
             dot: p.dot * 2.0,
         };
+        // The same card comes back at the next thresholds, a little larger: its writing
+        // (below) has been measured already.
+        let seen = |q: &Pose| {
+            let turn = (q.angle - full.angle).rem_euclid(std::f32::consts::PI);
+            (q.cx - full.cx).abs() < 1.5 * full.dot
+                && (q.cy - full.cy).abs() < 1.5 * full.dot
+                && turn.min(std::f32::consts::PI - turn) < 0.03
+                && (q.dot / full.dot - 1.0).abs() < 0.05
+        };
+        if outlines.iter().any(seen) {
+            return true;
+        }
+        outlines.push(full);
         // The writing gives a better pose than the outline, which
         // may have merged with something bright next to the card.
         let p = ink_pose(g, pts, full).unwrap_or(full);
@@ -862,19 +897,38 @@ fn ink_pose(g: &Gray, pts: &[(u32, u32)], guess: Pose) -> Option<Pose> {
         ink.iter().map(|p| p.1).sum::<f32>() / ink.len() as f32,
     );
     let mut best = (f32::MIN, guess.angle);
-    let mut hist = vec![0u32; 4096];
-    for step in -30..=30 {
-        let a = guess.angle + (step as f32 * 0.5).to_radians();
+    let reach = ink
+        .iter()
+        .map(|&(x, y)| (x - mx).abs() + (y - my).abs())
+        .fold(0.0, f32::max);
+    let half_bins = (reach / bin) as usize + 2;
+    let mut hist = vec![0u32; 2 * half_bins];
+    let mut sharpness = |a: f32| {
         let (s, c) = a.sin_cos();
         hist.iter_mut().for_each(|h| *h = 0);
+        let inv = 1.0 / bin;
         for &(x, y) in &ink {
             let v = -(x - mx) * s + (y - my) * c;
-            let b = (v / bin + 2048.0) as usize;
+            let b = (v * inv + half_bins as f32) as usize;
             if b < hist.len() {
                 hist[b] += 1;
             }
         }
-        let score: f32 = hist.iter().map(|&h| (h as f32) * (h as f32)).sum();
+        hist.iter().map(|&h| (h as f32) * (h as f32)).sum::<f32>()
+    };
+    // Coarse to fine: 1.5 degree steps over +-15 degrees, then 0.5 degree steps around
+    // the best.
+    for step in -10..=10 {
+        let a = guess.angle + (step as f32 * 1.5).to_radians();
+        let score = sharpness(a);
+        if score > best.0 {
+            best = (score, a);
+        }
+    }
+    let coarse = best.1;
+    for step in [-2.0f32, -1.0, 1.0, 2.0] {
+        let a = coarse + (step * 0.5).to_radians();
+        let score = sharpness(a);
         if score > best.0 {
             best = (score, a);
         }
@@ -1028,12 +1082,19 @@ fn search(g: &Gray, long: usize) -> Option<(Pose, Reading)> {
     let max_cost = MAX_RESIDUAL * CELL_DOTS;
     let mut best: Option<(Pose, Reading)> = None;
     for cand in candidates(g, long) {
-        // The major axis gives the angle up to a half turn: try both.
-        for flip in [0.0, std::f32::consts::PI] {
-            let start = Pose {
+        // The major axis gives the angle up to a half turn: try both, the one that reads
+        // better as it stands first (it is usually right, and a clean reading ends the search).
+        let mut starts = [0.0, std::f32::consts::PI].map(|flip| {
+            let p = Pose {
                 angle: cand.angle + flip,
                 ..cand
             };
+            (p, read_at(g, &p).map_or(f32::INFINITY, |r| r.fit()))
+        });
+        if starts[1].1 < starts[0].1 {
+            starts.swap(0, 1);
+        }
+        for (start, _) in starts {
             let Some((p, r)) = refine(g, start) else {
                 continue;
             };
