@@ -216,9 +216,15 @@ fn main() {
     }
     gated.print("with the gate");
     alone.print("reader alone");
-    println!("gate pass rate by kind/scene/card (median {:.3} ms per photo):", median(&mut gate_ms));
+    println!(
+        "gate pass rate by kind/scene/card (median {:.3} ms per photo):",
+        median(&mut gate_ms)
+    );
     for (k, (n, p)) in &pass {
-        println!("  {k:<32} {p:>5}/{n:<5} {:>5.1}%", 100.0 * *p as f64 / *n as f64);
+        println!(
+            "  {k:<32} {p:>5}/{n:<5} {:>5.1}%",
+            100.0 * *p as f64 / *n as f64
+        );
     }
     for (k, v) in &mut read_ms {
         let total: f64 = v.iter().sum();

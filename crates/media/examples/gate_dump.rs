@@ -13,7 +13,20 @@ fn main() {
         card::gate_probes(&work, |p, r| {
             println!(
                 "{i},{},{},{},{},{:.1},{:.1},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.2},{:.3}",
-                f[3], f[4], f[11], f[10], r.paper, r.surround, r.spread, r.text, r.bands[0], r.bands[1], r.bands[2], r.gaps, r.dot, p.angle
+                f[3],
+                f[4],
+                f[11],
+                f[10],
+                r.paper,
+                r.surround,
+                r.spread,
+                r.text,
+                r.bands[0],
+                r.bands[1],
+                r.bands[2],
+                r.gaps,
+                r.dot,
+                p.angle
             );
             true
         });

@@ -292,7 +292,12 @@ impl Reading {
 fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
     // Sample every dot centre; the four corners inside means all are.
     let mut s = [[0f32; CARD_W]; CARD_H];
-    for (u, v) in [(0.5, 0.5), (CARD_W as f32 - 0.5, 0.5), (0.5, CARD_H as f32 - 0.5), (CARD_W as f32 - 0.5, CARD_H as f32 - 0.5)] {
+    for (u, v) in [
+        (0.5, 0.5),
+        (CARD_W as f32 - 0.5, 0.5),
+        (0.5, CARD_H as f32 - 0.5),
+        (CARD_W as f32 - 0.5, CARD_H as f32 - 0.5),
+    ] {
         let (x, y) = p.map(u, v);
         if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
             return None;
@@ -1235,5 +1240,82 @@ mod tests {
             }
         }
         assert!(!may_show_card(&strip));
+        // A card-shaped white patch speckled all over with dark marks (a stained sheet, a
+        // tiled wall) is a bright rectangle but not a card: its margins and the gaps
+        // between lines are as dark as the lines. Without the marks it passes as blank.
+        let pose = Pose {
+            cx: 190.0,
+            cy: 150.0,
+            angle: 0.0,
+            dot: 1.8,
+        };
+        let mut poster = draw(["", "", ""], 400, 300, pose);
+        assert!(!card_regions(&poster).is_empty());
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for v in 1..CARD_H - 1 {
+            for u in 1..CARD_W - 1 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if seed >> 61 == 0 {
+                    let (x, y) = pose.map(u as f32 + 0.5, v as f32 + 0.5);
+                    poster.put(x as u32, y as u32, [20, 20, 20]);
+                    poster.put(x as u32 + 1, y as u32, [20, 20, 20]);
+                }
+            }
+        }
+        assert!(card_regions(&poster).is_empty());
+    }
+
+    #[test]
+    fn reads_near_the_gate_regions_and_in_a_crop() {
+        let pose = Pose {
+            cx: 520.0,
+            cy: 330.0,
+            angle: -6f32.to_radians(),
+            dot: 3.6,
+        };
+        let img = draw(["31", "235", "404/13"], 800, 600, pose);
+        let regions = card_regions(&crate::ops::halve(&img));
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        let r = regions[0];
+        // The region holds the card, and not much more.
+        let whole = read_card(&img).expect("card read");
+        for (x, y) in whole.corners {
+            assert!((r.x0..r.x1).contains(&(x / 800.0)) && (r.y0..r.y1).contains(&(y / 600.0)));
+        }
+        assert!((r.x1 - r.x0) * (r.y1 - r.y0) < 0.2, "{r:?}");
+        let near = read_card_near(&img, &regions).expect("card read near the region");
+        assert_eq!(near.lines, whole.lines);
+        assert_eq!(near.report.as_deref(), Some("404/13"));
+        // A crop read on its own reports corners in the whole photo's pixels.
+        let (x0, y0) = ((r.x0 * 800.0) as u32, (r.y0 * 600.0) as u32);
+        let (x1, y1) = ((r.x1 * 800.0) as u32, (r.y1 * 600.0) as u32);
+        let crop = crate::ops::crop(&img, x0, y0, x1 - x0, y1 - y0);
+        let covers = Region {
+            x0: x0 as f32 / 800.0,
+            y0: y0 as f32 / 600.0,
+            x1: x1 as f32 / 800.0,
+            y1: y1 as f32 / 600.0,
+        };
+        let inside = read_card_in(&crop, covers).expect("card read in the crop");
+        assert_eq!(inside.lines, whole.lines);
+        for (a, b) in inside.corners.iter().zip(whole.corners) {
+            assert!(
+                (a.0 - b.0).abs() < 2.0 && (a.1 - b.1).abs() < 2.0,
+                "{a:?} {b:?}"
+            );
+        }
+        // Hints that miss the card cost time, never the card.
+        let wrong = [Region {
+            x0: 0.0,
+            y0: 0.0,
+            x1: 0.2,
+            y1: 0.2,
+        }];
+        assert_eq!(
+            read_card_near(&img, &wrong).map(|c| c.lines),
+            Some(whole.lines)
+        );
     }
 }
