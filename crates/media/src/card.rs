@@ -466,14 +466,7 @@ fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
         };
         // The same card comes back at the next thresholds, a little larger: its writing
         // (below) has been measured already.
-        let seen = |q: &Pose| {
-            let turn = (q.angle - full.angle).rem_euclid(std::f32::consts::PI);
-            (q.cx - full.cx).abs() < 1.5 * full.dot
-                && (q.cy - full.cy).abs() < 1.5 * full.dot
-                && turn.min(std::f32::consts::PI - turn) < 0.03
-                && (q.dot / full.dot - 1.0).abs() < 0.05
-        };
-        if outlines.iter().any(seen) {
+        if outlines.iter().any(|q| same_outline(q, &full)) {
             return true;
         }
         outlines.push(full);
@@ -492,6 +485,16 @@ fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
         true
     });
     out
+}
+
+/// Whether two outline poses are the same card found at neighbouring thresholds (it grows
+/// a little as the threshold falls).
+fn same_outline(q: &Pose, p: &Pose) -> bool {
+    let turn = (q.angle - p.angle).rem_euclid(std::f32::consts::PI);
+    (q.cx - p.cx).abs() < 1.5 * p.dot
+        && (q.cy - p.cy).abs() < 1.5 * p.dot
+        && turn.min(std::f32::consts::PI - turn) < 0.03
+        && (q.dot / p.dot - 1.0).abs() < 0.05
 }
 
 /// A rectangle in fractions of a photo's width and height (0 to 1, top-left origin): the
@@ -645,6 +648,7 @@ pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
         h: img.height as usize,
         px: luma.iter().map(|&v| v as f32).collect(),
     };
+    let mut outlines: Vec<Pose> = Vec::new();
     card_shaped_regions(&half, w, h, w.max(h), 1.5, |_, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
@@ -652,6 +656,11 @@ pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
             angle: p.angle,
             dot: p.dot * 2.0,
         };
+        // Measured already at the previous threshold.
+        if outlines.iter().any(|q| same_outline(q, &full)) {
+            return true;
+        }
+        outlines.push(full);
         match probe(&g, &full) {
             Some(pr) => each(full, pr),
             None => true,
@@ -695,8 +704,8 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
         for (u, &val) in row.iter().enumerate() {
             let inner_u = (1..CARD_W - 1).contains(&u);
             let inner_v = (1..CARD_H - 1).contains(&v);
-            let edge_u = u < MARGIN_X - 1 || u >= CARD_W - MARGIN_X + 1;
-            let edge_v = v < MARGIN_Y - 1 || v >= CARD_H - MARGIN_Y + 1;
+            let edge_u = !(MARGIN_X - 1..=CARD_W - MARGIN_X).contains(&u);
+            let edge_v = !(MARGIN_Y - 1..=CARD_H - MARGIN_Y).contains(&v);
             if inner_u && inner_v && (edge_u || edge_v) {
                 deep.push(val);
             }
