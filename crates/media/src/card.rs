@@ -47,6 +47,9 @@ const CELL_DOTS: f32 = (LINES * MAX_CHARS * GLYPH_W * GLYPH_H) as f32;
 /// about 0.0002-0.0008).
 const GOOD_RESIDUAL: f32 = 0.003;
 
+/// Residual (with stray ink) at which the pose search stops refining.
+const SETTLED_RESIDUAL: f32 = 0.0015;
+
 /// Largest [`CardNumbers::residual`] accepted for a card with writing.
 pub const MAX_RESIDUAL: f32 = 0.01;
 
@@ -407,7 +410,7 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
         0.8f32.to_radians(),
         0.02 * start.dot,
     ];
-    for _ in 0..4 {
+    for level in 0..4 {
         let mut improved = true;
         let mut rounds = 0;
         while improved && rounds < 6 {
@@ -433,6 +436,11 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
             }
         }
         steps.iter_mut().for_each(|s| *s *= 0.5);
+        if level >= 1 && best_r.writing() && best_r.fit() < SETTLED_RESIDUAL * CELL_DOTS {
+            // Placed to within a quarter of a dot and reading cleanly: finer steps would
+            // move the corners a little, never the reading.
+            break;
+        }
     }
     Some((best, best_r))
 }
@@ -457,7 +465,7 @@ fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
     }
     let mut out: Vec<Pose> = Vec::new();
     let mut outlines: Vec<Pose> = Vec::new();
-    card_shaped_regions(&half, hw, hh, long / 2, 1.0, |pts, p| {
+    card_shaped_regions(&half, hw, hh, long / 2, 1.0, 0.04, 60.0, |pts, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
             cy: p.cy * 2.0 + 1.0,
@@ -527,6 +535,14 @@ impl Region {
         self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
     }
 }
+
+/// Threshold step of the gate's search, as a fraction of the image's bright level (the
+/// reader's is 0.04).
+const GATE_STEP: f32 = 0.04;
+
+/// Lowest threshold of the gate's search: it passes no card whose paper is below 140, and
+/// such paper stands out whole at thresholds above this (the reader goes down to 60).
+const GATE_FLOOR: f32 = 110.0;
 
 /// Most regions [`card_regions`] returns.
 const MAX_REGIONS: usize = 4;
@@ -643,13 +659,10 @@ pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
             half[y * w + x] = (sum / 4) as u8;
         }
     }
-    let g = Gray {
-        w: iw,
-        h: img.height as usize,
-        px: luma.iter().map(|&v| v as f32).collect(),
-    };
+    // Most photos have no card-shaped region: the samples are made at the first one.
+    let mut g: Option<Gray> = None;
     let mut outlines: Vec<Pose> = Vec::new();
-    card_shaped_regions(&half, w, h, w.max(h), 1.5, |_, p| {
+    card_shaped_regions(&half, w, h, w.max(h), 1.5, GATE_STEP, GATE_FLOOR, |_, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
             cy: p.cy * 2.0 + 1.0,
@@ -661,7 +674,12 @@ pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
             return true;
         }
         outlines.push(full);
-        match probe(&g, &full) {
+        let g = g.get_or_insert_with(|| Gray {
+            w: iw,
+            h: img.height as usize,
+            px: luma.iter().map(|&v| v as f32).collect(),
+        });
+        match probe(g, &full) {
             Some(pr) => each(full, pr),
             None => true,
         }
@@ -753,13 +771,16 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
 
 /// Calls `each` with the pixels and fitted pose of every bright, card-shaped connected
 /// region of the grey image `half`, over a range of thresholds (lighting varies), until it
-/// returns false. `slack` widens the plausible size range (1.0 = as the reader needs).
+/// returns false. `slack` widens the plausible size range (1.0 = as the reader needs);
+/// thresholds go down by `step` x the bright level, not below `floor`.
 fn card_shaped_regions(
     half: &[u8],
     hw: usize,
     hh: usize,
     long: usize,
     slack: f32,
+    step: f32,
+    floor: f32,
     mut each: impl FnMut(&[(u32, u32)], Pose) -> bool,
 ) {
     let mut hist = [0usize; 256];
@@ -784,7 +805,7 @@ fn card_shaped_regions(
     let mut stack = Vec::new();
     let mut pts: Vec<(u32, u32)> = Vec::new();
     let mut t = top as f32 * 0.97;
-    while t > top as f32 * 0.45 && t > 60.0 {
+    while t > top as f32 * 0.45 && t > floor {
         let thr = t as u8;
         label.iter_mut().for_each(|l| *l = 0);
         let mut next = 0u32;
@@ -794,28 +815,38 @@ fn card_shaped_regions(
             }
             next += 1;
             pts.clear();
-            stack.push(start);
-            label[start] = next;
-            while let Some(i) = stack.pop() {
-                let (x, y) = (i % hw, i / hw);
-                pts.push((x as u32, y as u32));
-                let mut visit = |j: usize| {
-                    if label[j] == 0 && half[j] >= thr {
-                        label[j] = next;
-                        stack.push(j);
+            // Scanline fill: label whole runs of a row at once, seed the rows above and
+            // below once per run.
+            stack.push((start % hw, start / hw));
+            while let Some((sx, y)) = stack.pop() {
+                let row = y * hw;
+                if label[row + sx] != 0 {
+                    continue;
+                }
+                let (mut lx, mut rx) = (sx, sx);
+                while lx > 0 && label[row + lx - 1] == 0 && half[row + lx - 1] >= thr {
+                    lx -= 1;
+                }
+                while rx + 1 < hw && label[row + rx + 1] == 0 && half[row + rx + 1] >= thr {
+                    rx += 1;
+                }
+                for x in lx..=rx {
+                    label[row + x] = next;
+                    pts.push((x as u32, y as u32));
+                }
+                for ny in [y.wrapping_sub(1), y + 1] {
+                    if ny >= hh {
+                        continue;
                     }
-                };
-                if x > 0 {
-                    visit(i - 1);
-                }
-                if x + 1 < hw {
-                    visit(i + 1);
-                }
-                if y > 0 {
-                    visit(i - hw);
-                }
-                if y + 1 < hh {
-                    visit(i + hw);
+                    let nrow = ny * hw;
+                    let mut in_run = false;
+                    for x in lx..=rx {
+                        let free = label[nrow + x] == 0 && half[nrow + x] >= thr;
+                        if free && !in_run {
+                            stack.push((x, ny));
+                        }
+                        in_run = free;
+                    }
                 }
             }
             let n = pts.len() as f32;
@@ -828,7 +859,7 @@ fn card_shaped_regions(
                 }
             }
         }
-        t -= top as f32 * 0.04;
+        t -= top as f32 * step;
     }
 }
 
