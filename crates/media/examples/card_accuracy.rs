@@ -2,7 +2,7 @@
 //! layout, with `ground_truth.csv`).
 //!
 //! ```text
-//! cargo run --release -p athar-media --example card_accuracy -- DIR [--no-timing]
+//! cargo run --release -p athar-media --example card_accuracy -- DIR [--no-timing | --timing-only]
 //! ```
 //!
 //! Prints, single-threaded:
@@ -155,9 +155,11 @@ impl Tally {
 fn main() {
     let mut dir = None;
     let mut timing = true;
+    let mut accuracy = true;
     for a in std::env::args().skip(1) {
         match a.as_str() {
             "--no-timing" => timing = false,
+            "--timing-only" => accuracy = false,
             _ => dir = Some(std::path::PathBuf::from(a)),
         }
     }
@@ -181,7 +183,7 @@ fn main() {
     let mut gate_ms = Vec::new();
     let mut read_ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut near_ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for r in &rows {
+    for r in rows.iter().filter(|_| accuracy) {
         let bytes = std::fs::read(dir.join(&r.path)).unwrap();
         let with_gate = analyze(&bytes, &card_opts).card;
         let good = gated.add(r, with_gate.as_ref());
@@ -226,37 +228,39 @@ fn main() {
             );
         }
     }
-    gated.print("with the gate");
-    alone.print("reader alone");
-    println!(
-        "gate pass rate by kind/scene/card (median {:.3} ms per photo):",
-        median(&mut gate_ms)
-    );
-    for (k, (n, p)) in &pass {
+    if accuracy {
+        gated.print("with the gate");
+        alone.print("reader alone");
         println!(
-            "  {k:<32} {p:>5}/{n:<5} {:>5.1}%",
-            100.0 * *p as f64 / *n as f64
+            "gate pass rate by kind/scene/card (median {:.3} ms per photo):",
+            median(&mut gate_ms)
         );
-    }
-    for (k, v) in &mut read_ms {
-        let total: f64 = v.iter().sum();
-        println!(
-            "read_card on the >= {} px decode, {k}: median {:.2} ms, mean {:.2} ms ({} photos)",
-            card::MIN_WIDTH,
-            median(v),
-            total / v.len() as f64,
-            v.len()
-        );
-    }
-    for (k, v) in &mut near_ms {
-        let total: f64 = v.iter().sum();
-        println!(
-            "read_card_near (gate's regions) on the >= {} px decode, {k} photos the gate passed: median {:.2} ms, mean {:.2} ms ({} photos)",
-            card::MIN_WIDTH,
-            median(v),
-            total / v.len() as f64,
-            v.len()
-        );
+        for (k, (n, p)) in &pass {
+            println!(
+                "  {k:<32} {p:>5}/{n:<5} {:>5.1}%",
+                100.0 * *p as f64 / *n as f64
+            );
+        }
+        for (k, v) in &mut read_ms {
+            let total: f64 = v.iter().sum();
+            println!(
+                "read_card on the >= {} px decode, {k}: median {:.2} ms, mean {:.2} ms ({} photos)",
+                card::MIN_WIDTH,
+                median(v),
+                total / v.len() as f64,
+                v.len()
+            );
+        }
+        for (k, v) in &mut near_ms {
+            let total: f64 = v.iter().sum();
+            println!(
+                "read_card_near (gate's regions) on the >= {} px decode, {k} photos the gate passed: median {:.2} ms, mean {:.2} ms ({} photos)",
+                card::MIN_WIDTH,
+                median(v),
+                total / v.len() as f64,
+                v.len()
+            );
+        }
     }
     if !timing {
         return;

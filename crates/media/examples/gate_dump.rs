@@ -23,7 +23,9 @@ fn main() {
         let t = Instant::now();
         let regions = card::card_regions(&work);
         ms.push(t.elapsed().as_secs_f64() * 1e3);
-        let e = pass.entry(format!("{}/{}/{}", f[3], f[4], f[11])).or_default();
+        let e = pass
+            .entry(format!("{}/{}/{}", f[3], f[4], f[11]))
+            .or_default();
         e.0 += 1;
         e.1 += !regions.is_empty() as usize;
         if read && !regions.is_empty() {

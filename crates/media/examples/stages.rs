@@ -76,7 +76,9 @@ fn main() {
         athar_media::card::card_regions(&work)
     });
     println!("{hints:?}");
-    time("may_show_card 400", n * 5, || athar_media::card::may_show_card(&work));
+    time("may_show_card 400", n * 5, || {
+        athar_media::card::may_show_card(&work)
+    });
     let c = time("read_card_near 800", n * 5, || {
         athar_media::card::read_card_near(&big, &hints)
     });

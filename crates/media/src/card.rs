@@ -445,13 +445,14 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
     Some((best, best_r))
 }
 
-/// A card-shaped bright region (first pose guess), at full resolution.
-/// `long` is the long side of the whole photo at `g`'s scale (`g` may be a crop of it).
-fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
+/// Calls `each` with every new card-shaped bright region's first pose guess (at full
+/// resolution), brightest threshold first, until it returns false. `long` is the long side
+/// of the whole photo at `g`'s scale (`g` may be a crop of it).
+fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
     // Half resolution for the search.
     let (hw, hh) = (g.w / 2, g.h / 2);
     if hw < 16 || hh < 16 {
-        return Vec::new();
+        return;
     }
     let mut half = vec![0u8; hw * hh];
     for y in 0..hh {
@@ -487,12 +488,12 @@ fn candidates(g: &Gray, long: usize) -> Vec<Pose> {
                 && (q.angle - p.angle).abs() < 0.02
                 && (q.dot / p.dot - 1.0).abs() < 0.03
         };
-        if !out.iter().any(same) {
-            out.push(p);
+        if out.iter().any(same) {
+            return true;
         }
-        true
+        out.push(p);
+        each(p)
     });
-    out
 }
 
 /// Whether two outline poses are the same card found at neighbouring thresholds (it grows
@@ -586,11 +587,17 @@ pub fn card_regions(img: &RgbImage) -> Vec<Region> {
             x1: (corners.iter().map(|c| c.0).fold(f32::MIN, f32::max) / w).min(1.0),
             y1: (corners.iter().map(|c| c.1).fold(f32::MIN, f32::max) / h).min(1.0),
         };
-        // The same card is found again at other thresholds: keep the first region.
-        if !out.iter().any(|o| o.overlaps(&r)) {
+        if pr.shows_writing() {
+            // The best hint: it goes first, in place of what it overlaps.
+            out.retain(|o| !o.overlaps(&r));
+            out.insert(0, r);
+        } else if !out.iter().any(|o| o.overlaps(&r)) {
+            // The same card is found again at other thresholds: keep the first region.
             out.push(r);
         }
-        out.len() < MAX_REGIONS
+        // Writing is what the reader is after: no need to look further. (A blank-looking
+        // region may be a poster next to the card.)
+        !pr.shows_writing() && out.len() < MAX_REGIONS
     });
     out
 }
@@ -623,18 +630,31 @@ impl Probe {
     /// 903 distractor scenes) with room to spare on the card side: there, cards with
     /// writing measure text >= 0.14, gaps <= 0.06, paper >= 170, paper - surround >= 37.
     pub fn looks_like_card(&self) -> bool {
-        let framed = self.paper - self.surround;
-        let writing = self.text >= 0.08
+        self.shows_writing() || self.looks_blank()
+    }
+
+    /// A card with writing: dark text bands, clean gaps and margins.
+    pub fn shows_writing(&self) -> bool {
+        self.text >= 0.08
             && self.gaps <= 0.09
             && self.text - self.gaps >= 0.06
             && self.paper >= 140.0
-            && framed >= 20.0;
-        let blank = self.text < 0.06
+            && self.paper - self.surround >= 20.0
+            && self.plausible_size()
+    }
+
+    /// A blank card: uniform paper.
+    pub fn looks_blank(&self) -> bool {
+        self.text < 0.06
             && self.gaps < 0.04
             && self.spread < 0.12
             && self.paper >= 170.0
-            && framed >= 40.0;
-        (writing || blank) && (DOT_MIN * self.long..=DOT_MAX * self.long).contains(&self.dot)
+            && self.paper - self.surround >= 40.0
+            && self.plausible_size()
+    }
+
+    fn plausible_size(&self) -> bool {
+        (DOT_MIN * self.long..=DOT_MAX * self.long).contains(&self.dot)
     }
 }
 
@@ -1126,7 +1146,9 @@ fn search(g: &Gray, long: usize) -> Option<(Pose, Reading)> {
     // (a blank reading costs nothing and would win every comparison).
     let max_cost = MAX_RESIDUAL * CELL_DOTS;
     let mut best: Option<(Pose, Reading)> = None;
-    for cand in candidates(g, long) {
+    // Candidates are read as they are found: a clean reading ends the search before the
+    // lower thresholds are labelled.
+    candidates(g, long, |cand| {
         // The major axis gives the angle up to a half turn: try both, the one that reads
         // better as it stands first (it is usually right, and a clean reading ends the search).
         let mut starts = [0.0, std::f32::consts::PI].map(|flip| {
@@ -1151,11 +1173,12 @@ fn search(g: &Gray, long: usize) -> Option<(Pose, Reading)> {
                 best = Some((p, r));
                 if clean {
                     // A crisp reading of real writing: no need to look further.
-                    return best;
+                    return false;
                 }
             }
         }
-    }
+        true
+    });
     best
 }
 
