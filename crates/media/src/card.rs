@@ -466,7 +466,13 @@ fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
     }
     let mut out: Vec<Pose> = Vec::new();
     let mut outlines: Vec<Pose> = Vec::new();
-    card_shaped_regions(&half, hw, hh, long / 2, 1.0, 0.04, 60.0, |pts, p| {
+    let sweep = Sweep {
+        long: long / 2,
+        slack: 1.0,
+        step: 0.04,
+        floor: 60.0,
+    };
+    card_shaped_regions(&half, hw, hh, sweep, |pts, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
             cy: p.cy * 2.0 + 1.0,
@@ -682,7 +688,13 @@ pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     // Most photos have no card-shaped region: the samples are made at the first one.
     let mut g: Option<Gray> = None;
     let mut outlines: Vec<Pose> = Vec::new();
-    card_shaped_regions(&half, w, h, w.max(h), 1.5, GATE_STEP, GATE_FLOOR, |_, p| {
+    let sweep = Sweep {
+        long: w.max(h),
+        slack: 1.5,
+        step: GATE_STEP,
+        floor: GATE_FLOOR,
+    };
+    card_shaped_regions(&half, w, h, sweep, |_, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
             cy: p.cy * 2.0 + 1.0,
@@ -789,18 +801,27 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
     })
 }
 
+/// How [`card_shaped_regions`] searches.
+#[derive(Debug, Clone, Copy)]
+struct Sweep {
+    /// Long side of the whole photo at the scale searched.
+    long: usize,
+    /// Widens the plausible size range (1.0 = as the reader needs).
+    slack: f32,
+    /// Thresholds go down by this fraction of the bright level ...
+    step: f32,
+    /// ... and not below this.
+    floor: f32,
+}
+
 /// Calls `each` with the pixels and fitted pose of every bright, card-shaped connected
 /// region of the grey image `half`, over a range of thresholds (lighting varies), until it
-/// returns false. `slack` widens the plausible size range (1.0 = as the reader needs);
-/// thresholds go down by `step` x the bright level, not below `floor`.
+/// returns false; see [`Sweep`].
 fn card_shaped_regions(
     half: &[u8],
     hw: usize,
     hh: usize,
-    long: usize,
-    slack: f32,
-    step: f32,
-    floor: f32,
+    sweep: Sweep,
     mut each: impl FnMut(&[(u32, u32)], Pose) -> bool,
 ) {
     let mut hist = [0usize; 256];
@@ -817,6 +838,12 @@ fn card_shaped_regions(
             break;
         }
     }
+    let Sweep {
+        long,
+        slack,
+        step,
+        floor,
+    } = sweep;
     let long = long as f32;
     let (dmin, dmax) = (DOT_MIN * long, DOT_MAX * long);
     let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55 / slack;
