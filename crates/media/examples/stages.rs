@@ -89,6 +89,22 @@ fn main() {
     time("analyze (card)", n, || athar_media::analyze(&bytes, &o));
     let big = decode_reduced(&bytes, 800).unwrap().image;
     time("read_card 800", n, || athar_media::read_card(&big));
+    let work = decode_reduced(&bytes, 400).unwrap().image;
+    let hints = time("card_regions 400", n, || {
+        athar_media::card::card_regions(&work)
+    });
+    println!("{hints:?}");
+    time("may_show_card 400", n * 5, || {
+        athar_media::card::may_show_card(&work)
+    });
+    let c = time("read_card_near 800", n * 5, || {
+        athar_media::card::read_card_near(&big, &hints)
+    });
+    println!("{:?}", c.map(|c| (c.lines, c.corners)));
+    println!(
+        "{:?}",
+        athar_media::read_card(&big).map(|c| (c.lines, c.corners))
+    );
     hashes_and_derivatives(&bytes);
 }
 

@@ -47,8 +47,16 @@ const CELL_DOTS: f32 = (LINES * MAX_CHARS * GLYPH_W * GLYPH_H) as f32;
 /// about 0.0002-0.0008).
 const GOOD_RESIDUAL: f32 = 0.003;
 
+/// Residual (with stray ink) at which the pose search stops refining.
+const SETTLED_RESIDUAL: f32 = 0.0015;
+
 /// Largest [`CardNumbers::residual`] accepted for a card with writing.
 pub const MAX_RESIDUAL: f32 = 0.01;
+
+/// Plausible dot sizes, as fractions of the photo's long side (cards in the collection
+/// measure 0.0034-0.0058).
+const DOT_MIN: f32 = 0.0030;
+const DOT_MAX: f32 = 0.0062;
 
 /// Decode width [`crate::analyze`] uses when asked to read cards: one dot
 /// is then about 3 pixels or more on a card that spans a fifth of the frame.
@@ -174,12 +182,13 @@ fn templates() -> &'static [[f32; GLYPH_W * GLYPH_H]; 12] {
 
 /// Card pose: centre, angle of the card's x axis, dot size (all in pixels
 /// of the image being read).
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
-struct Pose {
-    cx: f32,
-    cy: f32,
-    angle: f32,
-    dot: f32,
+pub struct Pose {
+    pub cx: f32,
+    pub cy: f32,
+    pub angle: f32,
+    pub dot: f32,
 }
 
 impl Pose {
@@ -191,6 +200,16 @@ impl Pose {
         let (s, c) = self.angle.sin_cos();
         (self.cx + du * c - dv * s, self.cy + du * s + dv * c)
     }
+
+    /// Image position of card point (0, 0) and the steps of one dot along the card's
+    /// axes: point `(u, v)` is at `origin + u * ex + v * ey`.
+    #[inline]
+    fn basis(&self) -> ((f32, f32), (f32, f32), (f32, f32)) {
+        let (s, c) = self.angle.sin_cos();
+        let ex = (c * self.dot, s * self.dot);
+        let ey = (-s * self.dot, c * self.dot);
+        (self.map(0.0, 0.0), ex, ey)
+    }
 }
 
 struct Gray {
@@ -200,6 +219,23 @@ struct Gray {
 }
 
 impl Gray {
+    /// Luma of the part `x0..x1`, `y0..y1` of `img`.
+    fn of(img: &RgbImage, x0: usize, y0: usize, x1: usize, y1: usize) -> Gray {
+        let iw = img.width as usize;
+        let mut px = Vec::with_capacity((x1 - x0) * (y1 - y0));
+        for y in y0..y1 {
+            let row = &img.pixels[(y * iw + x0) * 3..(y * iw + x1) * 3];
+            px.extend(row.chunks_exact(3).map(|p| {
+                ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as f32
+            }));
+        }
+        Gray {
+            w: x1 - x0,
+            h: y1 - y0,
+            px,
+        }
+    }
+
     #[inline]
     fn sample(&self, x: f32, y: f32) -> f32 {
         // Pixel centres at +0.5.
@@ -230,21 +266,52 @@ fn in_cell(u: usize, v: usize) -> bool {
 struct Reading {
     /// Sum of the best SSD over all cells (lower is crisper).
     cost: f32,
+    /// Sum of squared darkness of the paper between and around the cells (inside the
+    /// outer ring), where a well-placed pose sees none: it tells a pose one character or
+    /// line off, which the cells alone may read as well as the right one.
+    stray: f32,
     lines: [String; 3],
     confidence: f32,
     contrast: f32,
 }
 
+impl Reading {
+    /// Whether the card shows writing (ink well below the paper).
+    fn writing(&self) -> bool {
+        self.contrast >= 40.0
+    }
+
+    /// What the pose search minimises.
+    fn fit(&self) -> f32 {
+        self.cost + self.stray
+    }
+
+    /// Order of preference: writing first, then the crisper reading.
+    fn rank(&self) -> (bool, f32) {
+        (self.writing(), -self.fit())
+    }
+}
+
 fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
-    // Sample every dot centre.
+    // Sample every dot centre; the four corners inside means all are.
     let mut s = [[0f32; CARD_W]; CARD_H];
+    for (u, v) in [
+        (0.5, 0.5),
+        (CARD_W as f32 - 0.5, 0.5),
+        (0.5, CARD_H as f32 - 0.5),
+        (CARD_W as f32 - 0.5, CARD_H as f32 - 0.5),
+    ] {
+        let (x, y) = p.map(u, v);
+        if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
+            return None;
+        }
+    }
+    let (o, ex, ey) = p.basis();
     for (v, row) in s.iter_mut().enumerate() {
+        let (rx, ry) = (o.0 + ey.0 * (v as f32 + 0.5), o.1 + ey.1 * (v as f32 + 0.5));
         for (u, val) in row.iter_mut().enumerate() {
-            let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
-            if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
-                return None;
-            }
-            *val = g.sample(x, y);
+            let uu = u as f32 + 0.5;
+            *val = g.sample(rx + ex.0 * uu, ry + ex.1 * uu);
         }
     }
     // Paper: median of the dots outside glyph cells (excluding the outer
@@ -265,11 +332,22 @@ fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
     let low = cell_samples.len() / 50;
     let ink = *cell_samples.select_nth_unstable_by(low, f32::total_cmp).1;
     let contrast = paper - ink;
+    let blank_card = contrast < 40.0;
+    let mut stray = 0f32;
+    if !blank_card {
+        for (v, row) in s.iter().enumerate().take(CARD_H - 1).skip(1) {
+            for (u, &val) in row.iter().enumerate().take(CARD_W - 1).skip(1) {
+                if !in_cell(u, v) {
+                    let d = ((paper - val) / contrast).clamp(0.0, 1.0);
+                    stray += d * d;
+                }
+            }
+        }
+    }
     let tpl = templates();
     let mut lines: [String; 3] = Default::default();
     let mut cost = 0f32;
     let mut confidence = f32::INFINITY;
-    let blank_card = contrast < 40.0;
     for (l, line) in lines.iter_mut().enumerate() {
         let mut text = String::new();
         for i in 0..MAX_CHARS {
@@ -315,6 +393,7 @@ fn read_at(g: &Gray, p: &Pose) -> Option<Reading> {
     }
     Some(Reading {
         cost,
+        stray,
         lines,
         confidence,
         contrast,
@@ -331,7 +410,7 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
         0.8f32.to_radians(),
         0.02 * start.dot,
     ];
-    for _ in 0..4 {
+    for level in 0..4 {
         let mut improved = true;
         let mut rounds = 0;
         while improved && rounds < 6 {
@@ -347,7 +426,7 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
                         _ => p.dot += sign * steps[3],
                     }
                     if let Some(r) = read_at(g, &p) {
-                        if r.cost < best_r.cost {
+                        if r.fit() < best_r.fit() {
                             best = p;
                             best_r = r;
                             improved = true;
@@ -357,16 +436,23 @@ fn refine(g: &Gray, start: Pose) -> Option<(Pose, Reading)> {
             }
         }
         steps.iter_mut().for_each(|s| *s *= 0.5);
+        if level >= 1 && best_r.writing() && best_r.fit() < SETTLED_RESIDUAL * CELL_DOTS {
+            // Placed to within a quarter of a dot and reading cleanly: finer steps would
+            // move the corners a little, never the reading.
+            break;
+        }
     }
     Some((best, best_r))
 }
 
-/// A card-shaped bright region (first pose guess), at full resolution.
-fn candidates(g: &Gray) -> Vec<Pose> {
+/// Calls `each` with every new card-shaped bright region's first pose guess (at full
+/// resolution), brightest threshold first, until it returns false. `long` is the long side
+/// of the whole photo at `g`'s scale (`g` may be a crop of it).
+fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
     // Half resolution for the search.
     let (hw, hh) = (g.w / 2, g.h / 2);
     if hw < 16 || hh < 16 {
-        return Vec::new();
+        return;
     }
     let mut half = vec![0u8; hw * hh];
     for y in 0..hh {
@@ -379,13 +465,26 @@ fn candidates(g: &Gray) -> Vec<Pose> {
         }
     }
     let mut out: Vec<Pose> = Vec::new();
-    card_shaped_regions(&half, hw, hh, 1.0, |pts, p| {
+    let mut outlines: Vec<Pose> = Vec::new();
+    let sweep = Sweep {
+        long: long / 2,
+        slack: 1.0,
+        step: 0.04,
+        floor: 60.0,
+    };
+    card_shaped_regions(&half, hw, hh, sweep, |pts, p| {
         let full = Pose {
             cx: p.cx * 2.0 + 1.0,
             cy: p.cy * 2.0 + 1.0,
             angle: p.angle,
             dot: p.dot * 2.0,
         };
+        // The same card comes back at the next thresholds, a little larger: its writing
+        // (below) has been measured already.
+        if outlines.iter().any(|q| same_outline(q, &full)) {
+            return true;
+        }
+        outlines.push(full);
         // The writing gives a better pose than the outline, which
         // may have merged with something bright next to the card.
         let p = ink_pose(g, pts, full).unwrap_or(full);
@@ -395,23 +494,185 @@ fn candidates(g: &Gray) -> Vec<Pose> {
                 && (q.angle - p.angle).abs() < 0.02
                 && (q.dot / p.dot - 1.0).abs() < 0.03
         };
-        if !out.iter().any(same) {
-            out.push(p);
+        if out.iter().any(same) {
+            return true;
         }
-        true
+        out.push(p);
+        each(p)
+    });
+}
+
+/// Whether two outline poses are the same card found at neighbouring thresholds (it grows
+/// a little as the threshold falls).
+fn same_outline(q: &Pose, p: &Pose) -> bool {
+    let turn = (q.angle - p.angle).rem_euclid(std::f32::consts::PI);
+    (q.cx - p.cx).abs() < 1.5 * p.dot
+        && (q.cy - p.cy).abs() < 1.5 * p.dot
+        && turn.min(std::f32::consts::PI - turn) < 0.03
+        && (q.dot / p.dot - 1.0).abs() < 0.05
+}
+
+/// A rectangle in fractions of a photo's width and height (0 to 1, top-left origin): the
+/// common currency between decodes of one photo at different scales, or of parts of it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Region {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl Region {
+    /// The whole photo.
+    pub const WHOLE: Region = Region {
+        x0: 0.0,
+        y0: 0.0,
+        x1: 1.0,
+        y1: 1.0,
+    };
+
+    /// Size of the whole photo at the scale of an image of `w` x `h` pixels showing this
+    /// region; `None` for an empty region.
+    fn full_size(&self, w: u32, h: u32) -> Option<(f32, f32)> {
+        let (rw, rh) = (self.x1 - self.x0, self.y1 - self.y0);
+        (rw > 0.0 && rh > 0.0).then(|| (w as f32 / rw, h as f32 / rh))
+    }
+
+    fn overlaps(&self, o: &Region) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+}
+
+/// Threshold step of the gate's search, as a fraction of the image's bright level (the
+/// reader's is 0.04).
+const GATE_STEP: f32 = 0.04;
+
+/// Lowest threshold of the gate's search: it passes no card whose paper is below 140, and
+/// such paper stands out whole at thresholds above this (the reader goes down to 60).
+const GATE_FLOOR: f32 = 110.0;
+
+/// Most regions [`card_regions`] returns.
+const MAX_REGIONS: usize = 4;
+
+/// Whether `img` (about 400 px on its long side or more) may show a card; see
+/// [`card_regions`].
+pub fn may_show_card(img: &RgbImage) -> bool {
+    let mut found = false;
+    gate_probes(img, |_, pr| {
+        found = pr.looks_like_card();
+        !found
+    });
+    found
+}
+
+/// Where `img` (a decode of about 400 px on its long side or more) may show a card: the
+/// gate in front of [`read_card_near`]. Bright card-shaped regions are found as in
+/// [`read_card`] (at a quarter of the reader's resolution, with looser size limits), then
+/// each is checked at dot positions for a card's look: paper much brighter than its
+/// surroundings, and either dark writing confined to the three text lines with clean
+/// margins and gaps between lines, or (a blank card) uniform paper. Each region holds the
+/// whole card with a margin. It errs on the side of "yes": a photo it rejects is never read.
+pub fn card_regions(img: &RgbImage) -> Vec<Region> {
+    let (w, h) = (img.width as f32, img.height as f32);
+    let mut out: Vec<Region> = Vec::new();
+    gate_probes(img, |p, pr| {
+        if !pr.looks_like_card() {
+            return true;
+        }
+        // The card's corners plus a margin of a quarter of its height on every side.
+        let pad = 0.25 * CARD_H as f32;
+        let corners = [
+            p.map(-pad, -pad),
+            p.map(CARD_W as f32 + pad, -pad),
+            p.map(CARD_W as f32 + pad, CARD_H as f32 + pad),
+            p.map(-pad, CARD_H as f32 + pad),
+        ];
+        let r = Region {
+            x0: (corners.iter().map(|c| c.0).fold(f32::MAX, f32::min) / w).max(0.0),
+            y0: (corners.iter().map(|c| c.1).fold(f32::MAX, f32::min) / h).max(0.0),
+            x1: (corners.iter().map(|c| c.0).fold(f32::MIN, f32::max) / w).min(1.0),
+            y1: (corners.iter().map(|c| c.1).fold(f32::MIN, f32::max) / h).min(1.0),
+        };
+        if pr.shows_writing() {
+            // The best hint: it goes first, in place of what it overlaps.
+            out.retain(|o| !o.overlaps(&r));
+            out.insert(0, r);
+        } else if !out.iter().any(|o| o.overlaps(&r)) {
+            // The same card is found again at other thresholds: keep the first region.
+            out.push(r);
+        }
+        // Writing is what the reader is after: no need to look further. (A blank-looking
+        // region may be a poster next to the card.)
+        !pr.shows_writing() && out.len() < MAX_REGIONS
     });
     out
 }
 
-/// Whether `img` (about 400 px on its long side or more) may show a card: the cheap first
-/// step of [`candidates`] alone, with looser size limits. It decides whether a photo is
-/// worth decoding at [`MIN_WIDTH`] and reading, so it errs on the side of "yes".
-pub fn may_show_card(img: &RgbImage) -> bool {
+/// What the gate measures on a card-shaped candidate, sampled at dot centres of its
+/// fitted pose on the gate's input image. Darkness is `(paper - luma) / paper`.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    /// Median luma of the deep margins (paper).
+    pub paper: f32,
+    /// Median luma of a ring just outside the card.
+    pub surround: f32,
+    /// Spread (90th - 10th percentile) of the deep margins, over paper.
+    pub spread: f32,
+    /// Largest mean darkness over the three text bands.
+    pub text: f32,
+    /// Mean darkness of the text bands, per band.
+    pub bands: [f32; 3],
+    /// Mean darkness over the middle of the gaps between lines and the margins.
+    pub gaps: f32,
+    /// Dot size in pixels of the gate's input.
+    pub dot: f32,
+    /// Long side of the gate's input.
+    pub long: f32,
+}
+
+impl Probe {
+    /// The gate's decision. Thresholds were set on the generated collection (1,093 cards,
+    /// 903 distractor scenes) with room to spare on the card side: there, cards with
+    /// writing measure text >= 0.14, gaps <= 0.06, paper >= 170, paper - surround >= 37.
+    pub fn looks_like_card(&self) -> bool {
+        self.shows_writing() || self.looks_blank()
+    }
+
+    /// A card with writing: dark text bands, clean gaps and margins.
+    pub fn shows_writing(&self) -> bool {
+        self.text >= 0.08
+            && self.gaps <= 0.09
+            && self.text - self.gaps >= 0.06
+            && self.paper >= 140.0
+            && self.paper - self.surround >= 20.0
+            && self.plausible_size()
+    }
+
+    /// A blank card: uniform paper.
+    pub fn looks_blank(&self) -> bool {
+        self.text < 0.06
+            && self.gaps < 0.04
+            && self.spread < 0.12
+            && self.paper >= 170.0
+            && self.paper - self.surround >= 40.0
+            && self.plausible_size()
+    }
+
+    fn plausible_size(&self) -> bool {
+        (DOT_MIN * self.long..=DOT_MAX * self.long).contains(&self.dot)
+    }
+}
+
+/// Calls `each` with every card-shaped candidate of `img` and what the gate measured on
+/// it, until it returns false.
+#[doc(hidden)]
+pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     // Half the size again: a card at the smallest plausible size still covers a few hundred
     // pixels there, and the search costs a quarter.
     let (w, h) = (img.width as usize / 2, img.height as usize / 2);
     if w < 32 || h < 32 {
-        return false;
+        return;
     }
     let luma = img.luma_u8();
     let iw = img.width as usize;
@@ -424,22 +685,143 @@ pub fn may_show_card(img: &RgbImage) -> bool {
             half[y * w + x] = (sum / 4) as u8;
         }
     }
-    let mut found = false;
-    card_shaped_regions(&half, w, h, 1.5, |_, _| {
-        found = true;
-        false
+    // Most photos have no card-shaped region: the samples are made at the first one.
+    let mut g: Option<Gray> = None;
+    let mut outlines: Vec<Pose> = Vec::new();
+    let sweep = Sweep {
+        long: w.max(h),
+        slack: 1.5,
+        step: GATE_STEP,
+        floor: GATE_FLOOR,
+    };
+    card_shaped_regions(&half, w, h, sweep, |_, p| {
+        let full = Pose {
+            cx: p.cx * 2.0 + 1.0,
+            cy: p.cy * 2.0 + 1.0,
+            angle: p.angle,
+            dot: p.dot * 2.0,
+        };
+        // Measured already at the previous threshold.
+        if outlines.iter().any(|q| same_outline(q, &full)) {
+            return true;
+        }
+        outlines.push(full);
+        let g = g.get_or_insert_with(|| Gray {
+            w: iw,
+            h: img.height as usize,
+            px: luma.iter().map(|&v| v as f32).collect(),
+        });
+        match probe(g, &full) {
+            Some(pr) => each(full, pr),
+            None => true,
+        }
     });
-    found
+}
+
+/// Measure a candidate pose (see [`Probe`]); `None` when it reaches outside the image.
+fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
+    const RING: isize = 2;
+    let (cw, ch) = (CARD_W as isize, CARD_H as isize);
+    let mut s = [[0f32; CARD_W]; CARD_H];
+    for (v, row) in s.iter_mut().enumerate() {
+        for (u, val) in row.iter_mut().enumerate() {
+            let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
+            if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
+                return None;
+            }
+            *val = g.sample(x, y);
+        }
+    }
+    let mut ring = Vec::new();
+    for v in -RING - 1..ch + RING + 1 {
+        for u in -RING - 1..cw + RING + 1 {
+            let outside = u < -RING || v < -RING || u >= cw + RING || v >= ch + RING;
+            let near = u < 0 || v < 0 || u >= cw || v >= ch;
+            if outside || !near || (u >= -1 && v >= -1 && u <= cw && v <= ch) {
+                continue;
+            }
+            let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
+            if x >= 0.0 && y >= 0.0 && x < g.w as f32 && y < g.h as f32 {
+                ring.push(g.sample(x, y));
+            }
+        }
+    }
+    if ring.is_empty() {
+        return None;
+    }
+    let mut deep = Vec::with_capacity(2 * (CARD_W + CARD_H) * 2);
+    for (v, row) in s.iter().enumerate() {
+        for (u, &val) in row.iter().enumerate() {
+            let inner_u = (1..CARD_W - 1).contains(&u);
+            let inner_v = (1..CARD_H - 1).contains(&v);
+            let edge_u = !(MARGIN_X - 1..=CARD_W - MARGIN_X).contains(&u);
+            let edge_v = !(MARGIN_Y - 1..=CARD_H - MARGIN_Y).contains(&v);
+            if inner_u && inner_v && (edge_u || edge_v) {
+                deep.push(val);
+            }
+        }
+    }
+    deep.sort_by(f32::total_cmp);
+    let paper = deep[deep.len() / 2];
+    let spread = (deep[deep.len() * 9 / 10] - deep[deep.len() / 10]) / paper.max(1.0);
+    ring.sort_by(f32::total_cmp);
+    let surround = ring[ring.len() / 2];
+    let dark = |v: usize| -> f32 {
+        let row = &s[v][MARGIN_X..CARD_W - MARGIN_X];
+        row.iter()
+            .map(|&x| ((paper - x) / paper.max(1.0)).max(0.0))
+            .sum::<f32>()
+            / row.len() as f32
+    };
+    let mut bands = [0f32; 3];
+    for (l, b) in bands.iter_mut().enumerate() {
+        let v0 = MARGIN_Y + l * LINE_ADVANCE;
+        *b = (v0..v0 + GLYPH_H).map(dark).sum::<f32>() / GLYPH_H as f32;
+    }
+    let gap_rows = [
+        1,
+        2,
+        MARGIN_Y + GLYPH_H + 1,
+        MARGIN_Y + GLYPH_H + 2,
+        MARGIN_Y + LINE_ADVANCE + GLYPH_H + 1,
+        MARGIN_Y + LINE_ADVANCE + GLYPH_H + 2,
+        CARD_H - 3,
+        CARD_H - 2,
+    ];
+    let gaps = gap_rows.iter().map(|&v| dark(v)).sum::<f32>() / gap_rows.len() as f32;
+    Some(Probe {
+        paper,
+        surround,
+        spread,
+        text: bands.iter().cloned().fold(0.0, f32::max),
+        bands,
+        gaps,
+        dot: p.dot,
+        long: g.w.max(g.h) as f32,
+    })
+}
+
+/// How [`card_shaped_regions`] searches.
+#[derive(Debug, Clone, Copy)]
+struct Sweep {
+    /// Long side of the whole photo at the scale searched.
+    long: usize,
+    /// Widens the plausible size range (1.0 = as the reader needs).
+    slack: f32,
+    /// Thresholds go down by this fraction of the bright level ...
+    step: f32,
+    /// ... and not below this.
+    floor: f32,
 }
 
 /// Calls `each` with the pixels and fitted pose of every bright, card-shaped connected
 /// region of the grey image `half`, over a range of thresholds (lighting varies), until it
-/// returns false. `slack` widens the plausible size range (1.0 = as the reader needs).
+/// returns false; see [`Sweep`].
 fn card_shaped_regions(
     half: &[u8],
     hw: usize,
     hh: usize,
-    slack: f32,
+    sweep: Sweep,
     mut each: impl FnMut(&[(u32, u32)], Pose) -> bool,
 ) {
     let mut hist = [0usize; 256];
@@ -456,16 +838,21 @@ fn card_shaped_regions(
             break;
         }
     }
-    // Plausible card size (dots are 0.0034-0.0058 of the width).
-    let long = hw.max(hh) as f32;
-    let (dmin, dmax) = (0.0030 * long, 0.0062 * long);
+    let Sweep {
+        long,
+        slack,
+        step,
+        floor,
+    } = sweep;
+    let long = long as f32;
+    let (dmin, dmax) = (DOT_MIN * long, DOT_MAX * long);
     let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55 / slack;
     let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax * slack;
     let mut label = vec![0u32; hw * hh];
     let mut stack = Vec::new();
     let mut pts: Vec<(u32, u32)> = Vec::new();
     let mut t = top as f32 * 0.97;
-    while t > top as f32 * 0.45 && t > 60.0 {
+    while t > top as f32 * 0.45 && t > floor {
         let thr = t as u8;
         label.iter_mut().for_each(|l| *l = 0);
         let mut next = 0u32;
@@ -475,28 +862,38 @@ fn card_shaped_regions(
             }
             next += 1;
             pts.clear();
-            stack.push(start);
-            label[start] = next;
-            while let Some(i) = stack.pop() {
-                let (x, y) = (i % hw, i / hw);
-                pts.push((x as u32, y as u32));
-                let mut visit = |j: usize| {
-                    if label[j] == 0 && half[j] >= thr {
-                        label[j] = next;
-                        stack.push(j);
+            // Scanline fill: label whole runs of a row at once, seed the rows above and
+            // below once per run.
+            stack.push((start % hw, start / hw));
+            while let Some((sx, y)) = stack.pop() {
+                let row = y * hw;
+                if label[row + sx] != 0 {
+                    continue;
+                }
+                let (mut lx, mut rx) = (sx, sx);
+                while lx > 0 && label[row + lx - 1] == 0 && half[row + lx - 1] >= thr {
+                    lx -= 1;
+                }
+                while rx + 1 < hw && label[row + rx + 1] == 0 && half[row + rx + 1] >= thr {
+                    rx += 1;
+                }
+                for x in lx..=rx {
+                    label[row + x] = next;
+                    pts.push((x as u32, y as u32));
+                }
+                for ny in [y.wrapping_sub(1), y + 1] {
+                    if ny >= hh {
+                        continue;
                     }
-                };
-                if x > 0 {
-                    visit(i - 1);
-                }
-                if x + 1 < hw {
-                    visit(i + 1);
-                }
-                if y > 0 {
-                    visit(i - hw);
-                }
-                if y + 1 < hh {
-                    visit(i + hw);
+                    let nrow = ny * hw;
+                    let mut in_run = false;
+                    for x in lx..=rx {
+                        let free = label[nrow + x] == 0 && half[nrow + x] >= thr;
+                        if free && !in_run {
+                            stack.push((x, ny));
+                        }
+                        in_run = free;
+                    }
                 }
             }
             let n = pts.len() as f32;
@@ -509,7 +906,7 @@ fn card_shaped_regions(
                 }
             }
         }
-        t -= top as f32 * 0.04;
+        t -= top as f32 * step;
     }
 }
 
@@ -592,19 +989,38 @@ fn ink_pose(g: &Gray, pts: &[(u32, u32)], guess: Pose) -> Option<Pose> {
         ink.iter().map(|p| p.1).sum::<f32>() / ink.len() as f32,
     );
     let mut best = (f32::MIN, guess.angle);
-    let mut hist = vec![0u32; 4096];
-    for step in -30..=30 {
-        let a = guess.angle + (step as f32 * 0.5).to_radians();
+    let reach = ink
+        .iter()
+        .map(|&(x, y)| (x - mx).abs() + (y - my).abs())
+        .fold(0.0, f32::max);
+    let half_bins = (reach / bin) as usize + 2;
+    let mut hist = vec![0u32; 2 * half_bins];
+    let mut sharpness = |a: f32| {
         let (s, c) = a.sin_cos();
         hist.iter_mut().for_each(|h| *h = 0);
+        let inv = 1.0 / bin;
         for &(x, y) in &ink {
             let v = -(x - mx) * s + (y - my) * c;
-            let b = (v / bin + 2048.0) as usize;
+            let b = (v * inv + half_bins as f32) as usize;
             if b < hist.len() {
                 hist[b] += 1;
             }
         }
-        let score: f32 = hist.iter().map(|&h| (h as f32) * (h as f32)).sum();
+        hist.iter().map(|&h| (h as f32) * (h as f32)).sum::<f32>()
+    };
+    // Coarse to fine: 1.5 degree steps over +-15 degrees, then 0.5 degree steps around
+    // the best.
+    for step in -10..=10 {
+        let a = guess.angle + (step as f32 * 1.5).to_radians();
+        let score = sharpness(a);
+        if score > best.0 {
+            best = (score, a);
+        }
+    }
+    let coarse = best.1;
+    for step in [-2.0f32, -1.0, 1.0, 2.0] {
+        let a = coarse + (step * 0.5).to_radians();
+        let score = sharpness(a);
         if score > best.0 {
             best = (score, a);
         }
@@ -697,53 +1113,114 @@ fn digits(s: &str) -> bool {
 /// Find and read the numbered card in `img`. `None` when no card is found.
 /// A blank card gives `Some` with empty lines and no numbers.
 pub fn read_card(img: &RgbImage) -> Option<CardNumbers> {
-    if img.width < 64 || img.height < 64 {
+    read_card_in(img, Region::WHOLE)
+}
+
+/// [`read_card`] on an image that shows only the part `covers` of a photo (a crop, such
+/// as a region decode). Card sizes are judged against the whole photo, and the corners
+/// are given in pixels of the whole photo at `img`'s scale.
+pub fn read_card_in(img: &RgbImage, covers: Region) -> Option<CardNumbers> {
+    let (fw, fh) = covers.full_size(img.width, img.height)?;
+    if fw < 64.0 || fh < 64.0 {
         return None;
     }
-    let g = Gray {
-        w: img.width as usize,
-        h: img.height as usize,
-        px: img.luma_u8().into_iter().map(f32::from).collect(),
-    };
+    let g = Gray::of(img, 0, 0, img.width as usize, img.height as usize);
+    let (pose, r) = search(&g, fw.max(fh) as usize)?;
+    Some(numbers(pose, &r, (covers.x0 * fw, covers.y0 * fh)))
+}
+
+/// [`read_card`] looking only around `hints` (from [`card_regions`] on a smaller decode
+/// of the same photo), which is several times faster. When no hint holds a card, the
+/// whole image is searched, so a poor hint costs time, never a card.
+pub fn read_card_near(img: &RgbImage, hints: &[Region]) -> Option<CardNumbers> {
+    let (w, h) = (img.width as usize, img.height as usize);
+    if w < 64 || h < 64 {
+        return None;
+    }
+    let long = w.max(h);
+    let mut best: Option<(Pose, Reading)> = None;
+    for hint in hints {
+        let x0 = ((hint.x0.clamp(0.0, 1.0) * w as f32) as usize).min(w);
+        let y0 = ((hint.y0.clamp(0.0, 1.0) * h as f32) as usize).min(h);
+        let x1 = ((hint.x1.clamp(0.0, 1.0) * w as f32).ceil() as usize).min(w);
+        let y1 = ((hint.y1.clamp(0.0, 1.0) * h as f32).ceil() as usize).min(h);
+        if x1 < x0 + 32 || y1 < y0 + 32 {
+            continue;
+        }
+        let g = Gray::of(img, x0, y0, x1, y1);
+        let Some((mut pose, r)) = search(&g, long) else {
+            continue;
+        };
+        pose.cx += x0 as f32;
+        pose.cy += y0 as f32;
+        let clean = r.writing() && r.cost < GOOD_RESIDUAL * CELL_DOTS;
+        if best.as_ref().is_none_or(|(_, b)| r.rank() > b.rank()) {
+            best = Some((pose, r));
+        }
+        if clean {
+            break;
+        }
+    }
+    match best {
+        Some((pose, r)) => Some(numbers(pose, &r, (0.0, 0.0))),
+        None => read_card(img),
+    }
+}
+
+/// The best reading over the card-shaped candidates of `g` (see [`candidates`]).
+fn search(g: &Gray, long: usize) -> Option<(Pose, Reading)> {
     // Readings with ink that the templates explain well beat blank ones
     // (a blank reading costs nothing and would win every comparison).
     let max_cost = MAX_RESIDUAL * CELL_DOTS;
     let mut best: Option<(Pose, Reading)> = None;
-    let rank = |r: &Reading| (r.contrast >= 40.0, -r.cost);
-    'search: for cand in candidates(&g) {
-        // The major axis gives the angle up to a half turn: try both.
-        for flip in [0.0, std::f32::consts::PI] {
-            let start = Pose {
+    // Candidates are read as they are found: a clean reading ends the search before the
+    // lower thresholds are labelled.
+    candidates(g, long, |cand| {
+        // The major axis gives the angle up to a half turn: try both, the one that reads
+        // better as it stands first (it is usually right, and a clean reading ends the search).
+        let mut starts = [0.0, std::f32::consts::PI].map(|flip| {
+            let p = Pose {
                 angle: cand.angle + flip,
                 ..cand
             };
-            let Some((p, r)) = refine(&g, start) else {
+            (p, read_at(g, &p).map_or(f32::INFINITY, |r| r.fit()))
+        });
+        if starts[1].1 < starts[0].1 {
+            starts.swap(0, 1);
+        }
+        for (start, _) in starts {
+            let Some((p, r)) = refine(g, start) else {
                 continue;
             };
-            if r.contrast >= 40.0 && r.cost > max_cost {
+            if r.writing() && r.cost > max_cost {
                 continue;
             }
-            let better = match &best {
-                None => true,
-                Some((_, b)) => rank(&r) > rank(b),
-            };
-            if better {
-                let clean = r.contrast >= 40.0 && r.cost < GOOD_RESIDUAL * CELL_DOTS;
+            if best.as_ref().is_none_or(|(_, b)| r.rank() > b.rank()) {
+                let clean = r.writing() && r.cost < GOOD_RESIDUAL * CELL_DOTS;
                 best = Some((p, r));
                 if clean {
                     // A crisp reading of real writing: no need to look further.
-                    break 'search;
+                    return false;
                 }
             }
         }
-    }
-    let (pose, r) = best?;
+        true
+    });
+    best
+}
+
+/// The numbers of a reading at `pose`; corners shifted by `offset` pixels.
+fn numbers(pose: Pose, r: &Reading, offset: (f32, f32)) -> CardNumbers {
     let [l0, l1, l2] = &r.lines;
     let report = l2
         .split_once('/')
         .filter(|(n, y)| digits(n) && y.len() == 2 && digits(y))
         .map(|_| l2.clone());
-    Some(CardNumbers {
+    let corner = |u: f32, v: f32| {
+        let (x, y) = pose.map(u, v);
+        (x + offset.0, y + offset.1)
+    };
+    CardNumbers {
         detainee: digits(l0).then(|| l0.clone()),
         branch: digits(l1).then(|| l1.clone()),
         report,
@@ -751,12 +1228,12 @@ pub fn read_card(img: &RgbImage) -> Option<CardNumbers> {
         confidence: r.confidence,
         residual: r.cost / CELL_DOTS,
         corners: [
-            pose.map(0.0, 0.0),
-            pose.map(CARD_W as f32, 0.0),
-            pose.map(CARD_W as f32, CARD_H as f32),
-            pose.map(0.0, CARD_H as f32),
+            corner(0.0, 0.0),
+            corner(CARD_W as f32, 0.0),
+            corner(CARD_W as f32, CARD_H as f32),
+            corner(0.0, CARD_H as f32),
         ],
-    })
+    }
 }
 
 #[cfg(test)]
@@ -853,5 +1330,82 @@ mod tests {
             }
         }
         assert!(!may_show_card(&strip));
+        // A card-shaped white patch speckled all over with dark marks (a stained sheet, a
+        // tiled wall) is a bright rectangle but not a card: its margins and the gaps
+        // between lines are as dark as the lines. Without the marks it passes as blank.
+        let pose = Pose {
+            cx: 190.0,
+            cy: 150.0,
+            angle: 0.0,
+            dot: 1.8,
+        };
+        let mut poster = draw(["", "", ""], 400, 300, pose);
+        assert!(!card_regions(&poster).is_empty());
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for v in 1..CARD_H - 1 {
+            for u in 1..CARD_W - 1 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if seed >> 61 == 0 {
+                    let (x, y) = pose.map(u as f32 + 0.5, v as f32 + 0.5);
+                    poster.put(x as u32, y as u32, [20, 20, 20]);
+                    poster.put(x as u32 + 1, y as u32, [20, 20, 20]);
+                }
+            }
+        }
+        assert!(card_regions(&poster).is_empty());
+    }
+
+    #[test]
+    fn reads_near_the_gate_regions_and_in_a_crop() {
+        let pose = Pose {
+            cx: 520.0,
+            cy: 330.0,
+            angle: -6f32.to_radians(),
+            dot: 3.6,
+        };
+        let img = draw(["31", "235", "404/13"], 800, 600, pose);
+        let regions = card_regions(&crate::ops::halve(&img));
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        let r = regions[0];
+        // The region holds the card, and not much more.
+        let whole = read_card(&img).expect("card read");
+        for (x, y) in whole.corners {
+            assert!((r.x0..r.x1).contains(&(x / 800.0)) && (r.y0..r.y1).contains(&(y / 600.0)));
+        }
+        assert!((r.x1 - r.x0) * (r.y1 - r.y0) < 0.2, "{r:?}");
+        let near = read_card_near(&img, &regions).expect("card read near the region");
+        assert_eq!(near.lines, whole.lines);
+        assert_eq!(near.report.as_deref(), Some("404/13"));
+        // A crop read on its own reports corners in the whole photo's pixels.
+        let (x0, y0) = ((r.x0 * 800.0) as u32, (r.y0 * 600.0) as u32);
+        let (x1, y1) = ((r.x1 * 800.0) as u32, (r.y1 * 600.0) as u32);
+        let crop = crate::ops::crop(&img, x0, y0, x1 - x0, y1 - y0);
+        let covers = Region {
+            x0: x0 as f32 / 800.0,
+            y0: y0 as f32 / 600.0,
+            x1: x1 as f32 / 800.0,
+            y1: y1 as f32 / 600.0,
+        };
+        let inside = read_card_in(&crop, covers).expect("card read in the crop");
+        assert_eq!(inside.lines, whole.lines);
+        for (a, b) in inside.corners.iter().zip(whole.corners) {
+            assert!(
+                (a.0 - b.0).abs() < 2.0 && (a.1 - b.1).abs() < 2.0,
+                "{a:?} {b:?}"
+            );
+        }
+        // Hints that miss the card cost time, never the card.
+        let wrong = [Region {
+            x0: 0.0,
+            y0: 0.0,
+            x1: 0.2,
+            y1: 0.2,
+        }];
+        assert_eq!(
+            read_card_near(&img, &wrong).map(|c| c.lines),
+            Some(whole.lines)
+        );
     }
 }

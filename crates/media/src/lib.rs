@@ -379,19 +379,23 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
         a.pdq = pdq::pdq_from_luma(&luma, w, h);
         a.phash = Some(phash::phash_from_luma(&luma, w, h));
     }
-    if opts.read_card && card::may_show_card(work) {
-        // Most photos show no card: only those that may are decoded again, larger, to read it.
-        a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
-            card::read_card(work)
-        } else {
-            dec.larger(card::MIN_WIDTH)
-                .or_else(|| {
-                    decode::decode_reduced(bytes, card::MIN_WIDTH)
-                        .ok()
-                        .map(|d| d.image)
-                })
-                .and_then(|big| card::read_card(&big))
-        };
+    if opts.read_card {
+        // Most photos show no card: only those that may are decoded larger (from the
+        // coefficients kept by the first decode) and read around the places the gate found.
+        let hints = card::card_regions(work);
+        if !hints.is_empty() {
+            a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
+                card::read_card_near(work, &hints)
+            } else {
+                dec.larger(card::MIN_WIDTH)
+                    .or_else(|| {
+                        decode::decode_reduced(bytes, card::MIN_WIDTH)
+                            .ok()
+                            .map(|d| d.image)
+                    })
+                    .and_then(|big| card::read_card_near(&big, &hints))
+            };
+        }
     }
     if opts.derivatives {
         let (d, errs) = derivatives(&dec, orientation, opts);
