@@ -182,9 +182,8 @@ fn templates() -> &'static [[f32; GLYPH_W * GLYPH_H]; 12] {
 
 /// Card pose: centre, angle of the card's x axis, dot size (all in pixels
 /// of the image being read).
-#[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
-pub struct Pose {
+struct Pose {
     pub cx: f32,
     pub cy: f32,
     pub angle: f32,
@@ -610,9 +609,8 @@ pub fn card_regions(img: &RgbImage) -> Vec<Region> {
 
 /// What the gate measures on a card-shaped candidate, sampled at dot centres of its
 /// fitted pose on the gate's input image. Darkness is `(paper - luma) / paper`.
-#[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
-pub struct Probe {
+struct Probe {
     /// Median luma of the deep margins (paper).
     pub paper: f32,
     /// Median luma of a ring just outside the card.
@@ -621,8 +619,6 @@ pub struct Probe {
     pub spread: f32,
     /// Largest mean darkness over the three text bands.
     pub text: f32,
-    /// Mean darkness of the text bands, per band.
-    pub bands: [f32; 3],
     /// Mean darkness over the middle of the gaps between lines and the margins.
     pub gaps: f32,
     /// Dot size in pixels of the gate's input.
@@ -635,12 +631,12 @@ impl Probe {
     /// The gate's decision. Thresholds were set on the generated collection (1,093 cards,
     /// 903 distractor scenes) with room to spare on the card side: there, cards with
     /// writing measure text >= 0.14, gaps <= 0.06, paper >= 170, paper - surround >= 37.
-    pub fn looks_like_card(&self) -> bool {
+    fn looks_like_card(&self) -> bool {
         self.shows_writing() || self.looks_blank()
     }
 
     /// A card with writing: dark text bands, clean gaps and margins.
-    pub fn shows_writing(&self) -> bool {
+    fn shows_writing(&self) -> bool {
         self.text >= 0.08
             && self.gaps <= 0.09
             && self.text - self.gaps >= 0.06
@@ -650,7 +646,7 @@ impl Probe {
     }
 
     /// A blank card: uniform paper.
-    pub fn looks_blank(&self) -> bool {
+    fn looks_blank(&self) -> bool {
         self.text < 0.06
             && self.gaps < 0.04
             && self.spread < 0.12
@@ -666,8 +662,7 @@ impl Probe {
 
 /// Calls `each` with every card-shaped candidate of `img` and what the gate measured on
 /// it, until it returns false.
-#[doc(hidden)]
-pub fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
+fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     // Half the size again: a card at the smallest plausible size still covers a few hundred
     // pixels there, and the search costs a quarter.
     let (w, h) = (img.width as usize / 2, img.height as usize / 2);
@@ -794,7 +789,6 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
         surround,
         spread,
         text: bands.iter().cloned().fold(0.0, f32::max),
-        bands,
         gaps,
         dot: p.dot,
         long: g.w.max(g.h) as f32,
