@@ -79,9 +79,24 @@ enum Inner {
     Postgres(Box<pg::Client>),
 }
 
+/// SQLCipher sets itself up on the first connection a process opens. Two threads opening
+/// their first connections at once can race there, and one fails with "sqlcipher not
+/// initialized" at `PRAGMA key` (seen with parallel tests). One keyed in-memory
+/// connection, opened once before any other, settles it.
+fn initialise_sqlcipher() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(c) = rusqlite::Connection::open_in_memory() {
+            let _ =
+                c.execute_batch("PRAGMA key = 'initialise'; SELECT count(*) FROM sqlite_master;");
+        }
+    });
+}
+
 impl Db {
     /// Open (creating if needed) an SQLCipher database at `path` under a raw 256-bit key.
     pub fn open_sqlite(path: &Path, key: &[u8; 32]) -> Result<Db> {
+        initialise_sqlcipher();
         let conn = rusqlite::Connection::open(path)?;
         // A raw key: SQLCipher skips its own KDF, our keys are already strong.
         conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
