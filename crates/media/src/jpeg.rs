@@ -741,11 +741,9 @@ impl Idct {
                 let (c4, c5) = (c[4] as i64 * k[2], c[5] as i64 * k[3]);
                 let (t0, t1) = (c0 + c4, c0 - c4);
                 let (u0, u1) = (c1 + c5, c1 - c5);
-                let o = &mut out[at..at + stride + 2];
-                o[0] = px(t0 + u0);
-                o[1] = px(t0 - u0);
-                o[stride] = px(t1 + u1);
-                o[stride + 1] = px(t1 - u1);
+                let (top, rest) = out[at..at + stride + 2].split_at_mut(stride);
+                top[..2].copy_from_slice(&[px(t0 + u0), px(t0 - u0)]);
+                rest[..2].copy_from_slice(&[px(t1 + u1), px(t1 - u1)]);
             }
             _ => self.block4(c, out, at, stride),
         }
