@@ -29,6 +29,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    if std::env::args().nth(2).as_deref() == Some("decoder") {
+        return decoder_stages(&bytes);
+    }
     time("exif", n, || athar_media::read_exif(&bytes).ok());
     time("decode full", 5, || {
         athar_media::decode_full(&bytes).unwrap()
@@ -119,6 +122,38 @@ fn median_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
         .collect();
     ts.sort_by(f64::total_cmp);
     ts[n / 2]
+}
+
+/// The decoder alone (second argument `decoder`): minimum and median of 300
+/// runs per size, the sizes interleaved so that load from other processes
+/// hits them alike. The minimum is the steadier figure on a busy machine.
+fn decoder_stages(bytes: &[u8]) {
+    use athar_media::decode::decode_jpeg_fast;
+    let n = 300;
+    let names = ["fast 1/4", "fast 1/8", "fast 1/2", "decode >=400 keeping"];
+    let mut ts = vec![Vec::with_capacity(n); names.len()];
+    for _ in 0..n {
+        for (i, t) in ts.iter_mut().enumerate() {
+            let start = Instant::now();
+            match i {
+                0 => drop(std::hint::black_box(decode_jpeg_fast(bytes, 4))),
+                1 => drop(std::hint::black_box(decode_jpeg_fast(bytes, 8))),
+                2 => drop(std::hint::black_box(decode_jpeg_fast(bytes, 2))),
+                _ => drop(std::hint::black_box(
+                    athar_media::decode::decode_reduced_keeping(bytes, 400),
+                )),
+            }
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    for (name, mut t) in names.iter().zip(ts) {
+        t.sort_by(f64::total_cmp);
+        println!(
+            "{name:<28} {:>8.3} ms (min) {:>8.3} ms (median)",
+            t[0],
+            t[n / 2]
+        );
+    }
 }
 
 /// The hashes and derivatives of `analyze`, stage by stage (medians of 200

@@ -694,6 +694,8 @@ struct Plane {
 /// integers).
 struct Idct {
     s: usize,
+    /// Blocks per MCU across (horizontal sampling factor).
+    h: usize,
     w: [[f32; 4]; 4],
     q: [f32; 16],
     /// For coefficients 0, 1, 4 and 5 (natural order): `q * w * w << 12`.
@@ -701,12 +703,13 @@ struct Idct {
 }
 
 impl Idct {
-    fn new(s: usize, q: &[f32; 16]) -> Idct {
+    fn new(s: usize, h: usize, q: &[f32; 16]) -> Idct {
         let w = weights(s);
         let (a, b) = (w[0][0] as f64, w[1][0] as f64);
         let f = |i: usize, wt: f64| (q[i] as f64 * wt * 4096.0).round() as i64;
         Idct {
             s,
+            h,
             w,
             q: *q,
             fixed: [f(0, a * a), f(1, a * b), f(4, a * b), f(5, b * b)],
@@ -717,22 +720,30 @@ impl Idct {
     /// at `out[at..]`, rows `stride` apart.
     #[inline(always)]
     fn block(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
+        match self.s {
+            1 => self.block_s::<1>(c, out, at, stride),
+            2 => self.block_s::<2>(c, out, at, stride),
+            _ => self.block_s::<4>(c, out, at, stride),
+        }
+    }
+
+    /// [`Idct::block`] for `S == self.s`.
+    #[inline(always)]
+    fn block_s<const S: usize>(&self, c: &[i32; 16], out: &mut [u8], at: usize, stride: usize) {
         // 128.5 << 12: level shift and rounding.
         const BIAS: i64 = 128 * 4096 + 2048;
         let px = |v: i64| ((v + BIAS) >> 12).clamp(0, 255) as u8;
         let k = &self.fixed;
-        match self.s {
+        match S {
             1 => out[at] = px(c[0] as i64 * k[0]),
             2 => {
                 let (c0, c1) = (c[0] as i64 * k[0], c[1] as i64 * k[1]);
                 let (c4, c5) = (c[4] as i64 * k[2], c[5] as i64 * k[3]);
                 let (t0, t1) = (c0 + c4, c0 - c4);
                 let (u0, u1) = (c1 + c5, c1 - c5);
-                let o = &mut out[at..at + stride + 2];
-                o[0] = px(t0 + u0);
-                o[1] = px(t0 - u0);
-                o[stride] = px(t1 + u1);
-                o[stride + 1] = px(t1 - u1);
+                let (top, rest) = out[at..at + stride + 2].split_at_mut(stride);
+                top[..2].copy_from_slice(&[px(t0 + u0), px(t0 - u0)]);
+                rest[..2].copy_from_slice(&[px(t1 + u1), px(t1 - u1)]);
             }
             _ => self.block4(c, out, at, stride),
         }
@@ -797,13 +808,10 @@ pub(crate) fn decode_scaled(
         s: 8 / reduction,
         keep,
     };
-    let (planes, coefs) = entropy_decode(data, &f, &want)?;
-    let hmax = f.comps.iter().map(|c| c.h).max().unwrap_or(1);
-    let vmax = f.comps.iter().map(|c| c.v).max().unwrap_or(1);
     let ow = f.width.div_ceil(reduction);
     let oh = f.height.div_ceil(reduction);
-    let sampling: Vec<(usize, usize)> = f.comps.iter().map(|c| (c.h, c.v)).collect();
-    let rgb = to_rgb(&planes, &sampling, hmax, vmax, (0, 0, ow, oh));
+    let mut rgb = vec![0u8; ow * oh * 3];
+    let coefs = entropy_decode(data, &f, &want, &mut rgb)?;
     Ok((
         Scaled {
             width: ow as u32,
@@ -816,14 +824,17 @@ pub(crate) fn decode_scaled(
     ))
 }
 
-/// Entropy-decode the scan into sample planes at `want.s` samples per
-/// block side (and, with `want.keep`, the kept coefficients).
+/// Entropy-decode the scan into `rgb` (the whole image at `want.s`
+/// samples per block side, RGB) and, with `want.keep`, the kept
+/// coefficients. Each row of MCUs goes through small strips of samples,
+/// converted to RGB as soon as the row is complete (they stay in cache).
 #[allow(clippy::needless_range_loop)] // block arithmetic reads best with indices
 fn entropy_decode(
     data: &[u8],
     f: &Frame,
     want: &Want,
-) -> Result<(Vec<Plane>, Option<Coefs>), Error> {
+    rgb: &mut [u8],
+) -> Result<Option<Coefs>, Error> {
     let s = want.s;
     let comps = &f.comps;
     let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
@@ -844,7 +855,8 @@ fn entropy_decode(
             last = k;
         }
     }
-    let mut planes: Vec<Plane> = comps
+    // One row of MCUs per component; `y0` follows the row.
+    let mut strips: Vec<Plane> = comps
         .iter()
         .map(|c| {
             let w = mcux * c.h * s;
@@ -852,10 +864,13 @@ fn entropy_decode(
                 x0: 0,
                 y0: 0,
                 w,
-                data: vec![0; w * mcuy * c.v * s],
+                data: vec![0; w * c.v * s],
             }
         })
         .collect();
+    let sampling: Vec<(usize, usize)> = comps.iter().map(|c| (c.h, c.v)).collect();
+    let (ow, oh) = (f.width.div_ceil(8 / s), f.height.div_ceil(8 / s));
+    debug_assert_eq!(rgb.len(), ow * oh * 3);
     let mut kept: Vec<CompCoefs> = comps
         .iter()
         .map(|c| {
@@ -929,6 +944,12 @@ fn entropy_decode(
         .flat_map(|(ci, c)| (0..c.v).flat_map(move |by| (0..c.h).map(move |bx| (ci, bx, by))))
         .collect();
     let block_comp: Vec<usize> = layout.iter().map(|l| l.0).collect();
+    // Where each block of the MCU lands in its strip, from the MCU's
+    // left edge there.
+    let block_at: Vec<usize> = layout
+        .iter()
+        .map(|&(ci, bx, by)| by * s * strips[ci].w + bx * s)
+        .collect();
     let mut coefs = vec![[0i32; 32]; layout.len()];
     let blocks_per_mcu: usize = comps.iter().map(|c| c.h * c.v).sum();
     // One block reads at most 27 + 63 * 26 bits (< 256 bytes).
@@ -941,10 +962,14 @@ fn entropy_decode(
         n: 0,
     };
     let mut pred = [0i32; 4];
-    let idcts: Vec<Idct> = kept.iter().map(|k| Idct::new(s, &k.q)).collect();
+    let idcts: Vec<Idct> = kept.iter().map(|k| Idct::new(s, k.h, &k.q)).collect();
     let mut next_rst = 0u8;
-    for mcu in 0..mcux * mcuy {
-        if f.restart > 0 && mcu > 0 && mcu % f.restart == 0 {
+    let (mut mx, mut my) = (0, 0);
+    // MCUs since the last restart marker.
+    let mut since_rst = 0usize;
+    for _ in 0..mcux * mcuy {
+        if f.restart > 0 && since_rst == f.restart {
+            since_rst = 0;
             let marker = scan.segments[seg].2;
             if marker != Some(0xD0 + next_rst) {
                 return Err(match marker {
@@ -964,7 +989,7 @@ fn entropy_decode(
             next_rst = (next_rst + 1) & 7;
             pred = [0; 4];
         }
-        let (mx, my) = (mcu % mcux, mcu / mcux);
+        since_rst += 1;
         decode_mcu(
             &mut rd,
             &block_comp,
@@ -974,22 +999,36 @@ fn entropy_decode(
             &mut pred,
             &mut coefs,
         )?;
-        for (&(ci, bx, by), c) in layout.iter().zip(&coefs) {
-            let c16: &[i32; 16] = c[..16].try_into().unwrap();
-            let (gx, gy) = (mx * comps[ci].h + bx, my * comps[ci].v + by);
-            if want.keep {
+        if want.keep {
+            for (&(ci, bx, by), c) in layout.iter().zip(&coefs) {
+                let (gx, gy) = (mx * comps[ci].h + bx, my * comps[ci].v + by);
                 let kc = &mut kept[ci];
                 let o = (gy * kc.bw + gx) * 16;
-                for (d, &v) in kc.data[o..o + 16].iter_mut().zip(c16) {
+                for (d, &v) in kc.data[o..o + 16].iter_mut().zip(&c[..16]) {
                     *d = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
                 }
             }
-            let plane = &mut planes[ci];
-            let at = gy * s * plane.w + gx * s;
-            idcts[ci].block(c16, &mut plane.data, at, plane.w);
+        }
+        match s {
+            1 => mcu_samples::<1>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
+            2 => mcu_samples::<2>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
+            _ => mcu_samples::<4>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
         }
         if rd.consumed() > scan.segments[seg].1 * 8 {
             return Err(stopped_early(scan.segments[seg].2));
+        }
+        if mx + 1 == mcux {
+            // The row of MCUs is complete: its output rows to RGB.
+            let y0 = my * vmax * s;
+            let rows = (vmax * s).min(oh - y0);
+            for (p, c) in strips.iter_mut().zip(comps) {
+                p.y0 = my * c.v * s;
+            }
+            let out = &mut rgb[y0 * ow * 3..(y0 + rows) * ow * 3];
+            rgb_rows(&strips, &sampling, hmax, vmax, (0, y0, ow, rows), out);
+            (mx, my) = (0, my + 1);
+        } else {
+            mx += 1;
         }
     }
     let coefs = want.keep.then_some(Coefs {
@@ -999,7 +1038,27 @@ fn entropy_decode(
         vmax,
         comps: kept,
     });
-    Ok((planes, coefs))
+    Ok(coefs)
+}
+
+/// Write the samples of one decoded MCU (`coefs[i]`: block `i`, of
+/// component `comps[i]`, at `at[i]` from the MCU's left edge in its strip)
+/// into the strips, for MCU column `mx`.
+#[inline(always)]
+fn mcu_samples<const S: usize>(
+    coefs: &[[i32; 32]],
+    comps: &[usize],
+    at: &[usize],
+    idcts: &[Idct],
+    strips: &mut [Plane],
+    mx: usize,
+) {
+    for ((c, &ci), &at) in coefs.iter().zip(comps).zip(at) {
+        let c16: &[i32; 16] = c[..16].try_into().unwrap();
+        let (idct, strip) = (&idcts[ci], &mut strips[ci]);
+        let x = mx * idct.h * S;
+        idct.block_s::<S>(c16, &mut strip.data, at + x, strip.w);
+    }
 }
 
 /// Damage found inside one block (small and `Copy`, to keep the hot loop
@@ -1237,9 +1296,53 @@ fn dc_slow(t: &BlockTables, bits: u64) -> u32 {
     t.dc.dc_slow(bits)
 }
 
-/// One row of YCbCr to RGB, one chroma sample per `H` luma samples.
+/// One row of YCbCr to RGB, one chroma sample per `H` luma samples: runs
+/// of 8 chroma samples as planar arrays (so the arithmetic vectorises), then
+/// interleaved; the rest as [`ycc_row_tail`].
 #[inline(always)]
 fn ycc_row<const H: usize>(yr: &[u8], br: &[u8], rr: &[u8], out: &mut [u8]) {
+    const N: usize = 8;
+    let runs = (yr.len() / (H * N)).min(br.len() / N).min(rr.len() / N);
+    let done = runs * H * N;
+    let ys = yr[..done].chunks_exact(H * N);
+    let os = out[..done * 3].chunks_exact_mut(3 * H * N);
+    let cs = br.chunks_exact(N).zip(rr.chunks_exact(N));
+    for ((y, o), (b, r)) in ys.zip(os).zip(cs) {
+        // Chroma terms per pixel, in i16 (|term| < 256) so the clamps below
+        // run on 8 lanes of SSE2.
+        let (mut dr, mut dg, mut db) = ([0i16; 16], [0i16; 16], [0i16; 16]);
+        for i in 0..N {
+            let (b, r) = (b[i] as i32 - 128, r[i] as i32 - 128);
+            for j in 0..H {
+                dr[i * H + j] = ((91_881 * r + 32_768) >> 16) as i16;
+                dg[i * H + j] = ((22_554 * b + 46_802 * r - 32_768) >> 16) as i16;
+                db[i * H + j] = ((116_130 * b + 32_768) >> 16) as i16;
+            }
+        }
+        let (mut pr, mut pg, mut pb) = ([0u8; 16], [0u8; 16], [0u8; 16]);
+        for p in 0..H * N {
+            let l = y[p] as i16;
+            pr[p] = (l + dr[p]).clamp(0, 255) as u8;
+            pg[p] = (l - dg[p]).clamp(0, 255) as u8;
+            pb[p] = (l + db[p]).clamp(0, 255) as u8;
+        }
+        for (p, o) in o.chunks_exact_mut(3).enumerate() {
+            o[0] = pr[p];
+            o[1] = pg[p];
+            o[2] = pb[p];
+        }
+    }
+    ycc_row_tail::<H>(
+        &yr[done..],
+        &br[runs * N..],
+        &rr[runs * N..],
+        &mut out[done * 3..],
+    );
+}
+
+/// [`ycc_row`] one pixel at a time.
+#[inline(always)]
+fn ycc_row_tail<const H: usize>(yr: &[u8], br: &[u8], rr: &[u8], out: &mut [u8]) {
     #[inline(always)]
     fn pixel(l: u8, d: (i32, i32, i32), o: &mut [u8]) {
         let l = l as i32;
@@ -1283,14 +1386,21 @@ fn to_rgb(
     vmax: usize,
     rect: (usize, usize, usize, usize),
 ) -> Vec<u8> {
+    let mut rgb = vec![0u8; rect.2 * rect.3 * 3];
+    rgb_rows(planes, sampling, hmax, vmax, rect, &mut rgb);
+    rgb
+}
+
+/// [`to_rgb`] into `rgb` (`w * h * 3` bytes).
+fn rgb_rows(
+    planes: &[Plane],
+    sampling: &[(usize, usize)],
+    hmax: usize,
+    vmax: usize,
+    rect: (usize, usize, usize, usize),
+    rgb: &mut [u8],
+) {
     let (x0, y0, ow, oh) = rect;
-    let mut rgb = vec![0u8; ow * oh * 3];
-    // Column of each output pixel in each plane.
-    let cols: Vec<Vec<usize>> = planes
-        .iter()
-        .zip(sampling)
-        .map(|(p, &(h, _))| (x0..x0 + ow).map(|x| x * h / hmax - p.x0).collect())
-        .collect();
     let row = |ci: usize, y: usize| -> &[u8] {
         let p = &planes[ci];
         let r = y * sampling[ci].1 / vmax - p.y0;
@@ -1303,6 +1413,16 @@ fn to_rgb(
         && hmax <= 2
         && x0 % hmax == 0)
         .then_some(hmax);
+    // Column of each output pixel in each plane (for the other layouts).
+    let cols: Vec<Vec<usize>> = if pairs.is_some() {
+        Vec::new()
+    } else {
+        planes
+            .iter()
+            .zip(sampling)
+            .map(|(p, &(h, _))| (x0..x0 + ow).map(|x| x * h / hmax - p.x0).collect())
+            .collect()
+    };
     for (y, out) in (y0..y0 + oh).zip(rgb.chunks_exact_mut(ow * 3)) {
         if planes.len() == 1 {
             let l = row(0, y);
@@ -1337,7 +1457,6 @@ fn to_rgb(
             o[2] = bb.clamp(0, 255) as u8;
         }
     }
-    rgb
 }
 
 impl Coefs {
@@ -1365,7 +1484,7 @@ impl Coefs {
             .comps
             .iter()
             .map(|c| {
-                let idct = Idct::new(s, &c.q);
+                let idct = Idct::new(s, c.h, &c.q);
                 // Blocks of this plane under the rectangle.
                 let bx0 = (x0 * c.h / self.hmax) / s;
                 let bx1 = (((x0 + w - 1) * c.h / self.hmax) / s + 1).min(c.bw);
