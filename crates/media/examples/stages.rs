@@ -68,10 +68,10 @@ fn main() {
     });
     time("larger 800 (kept)", n, || kept.larger(800).unwrap());
     let part = athar_media::decode::Region {
-        left: 0.25,
-        top: 0.5,
-        width: 0.5,
-        height: 0.4,
+        x0: 0.25,
+        y0: 0.5,
+        x1: 0.25 + 0.5,
+        y1: 0.5 + 0.4,
     };
     time("larger 800 region 20%", n, || {
         kept.larger_region(800, part).unwrap()

@@ -191,6 +191,16 @@ struct Pose {
 }
 
 impl Pose {
+    /// This pose, found on an image of half the size (2 x 2 averages), at full size.
+    fn at_full_size(&self) -> Pose {
+        Pose {
+            cx: self.cx * 2.0 + 1.0,
+            cy: self.cy * 2.0 + 1.0,
+            angle: self.angle,
+            dot: self.dot * 2.0,
+        }
+    }
+
     /// Image position of card point `(u, v)` (in dots, from the top-left).
     #[inline]
     fn map(&self, u: f32, v: f32) -> (f32, f32) {
@@ -472,12 +482,7 @@ fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
         floor: 60.0,
     };
     card_shaped_regions(&half, hw, hh, sweep, |pts, p| {
-        let full = Pose {
-            cx: p.cx * 2.0 + 1.0,
-            cy: p.cy * 2.0 + 1.0,
-            angle: p.angle,
-            dot: p.dot * 2.0,
-        };
+        let full = p.at_full_size();
         // The same card comes back at the next thresholds, a little larger: its writing
         // (below) has been measured already.
         if outlines.iter().any(|q| same_outline(q, &full)) {
@@ -511,36 +516,7 @@ fn same_outline(q: &Pose, p: &Pose) -> bool {
         && (q.dot / p.dot - 1.0).abs() < 0.05
 }
 
-/// A rectangle in fractions of a photo's width and height (0 to 1, top-left origin): the
-/// common currency between decodes of one photo at different scales, or of parts of it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Region {
-    pub x0: f32,
-    pub y0: f32,
-    pub x1: f32,
-    pub y1: f32,
-}
-
-impl Region {
-    /// The whole photo.
-    pub const WHOLE: Region = Region {
-        x0: 0.0,
-        y0: 0.0,
-        x1: 1.0,
-        y1: 1.0,
-    };
-
-    /// Size of the whole photo at the scale of an image of `w` x `h` pixels showing this
-    /// region; `None` for an empty region.
-    fn full_size(&self, w: u32, h: u32) -> Option<(f32, f32)> {
-        let (rw, rh) = (self.x1 - self.x0, self.y1 - self.y0);
-        (rw > 0.0 && rh > 0.0).then(|| (w as f32 / rw, h as f32 / rh))
-    }
-
-    fn overlaps(&self, o: &Region) -> bool {
-        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
-    }
-}
+pub use crate::decode::Region;
 
 /// Threshold step of the gate's search, as a fraction of the image's bright level (the
 /// reader's is 0.04).
@@ -690,12 +666,7 @@ fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
         floor: GATE_FLOOR,
     };
     card_shaped_regions(&half, w, h, sweep, |_, p| {
-        let full = Pose {
-            cx: p.cx * 2.0 + 1.0,
-            cy: p.cy * 2.0 + 1.0,
-            angle: p.angle,
-            dot: p.dot * 2.0,
-        };
+        let full = p.at_full_size();
         // Measured already at the previous threshold.
         if outlines.iter().any(|q| same_outline(q, &full)) {
             return true;

@@ -101,14 +101,36 @@ impl std::fmt::Debug for Kept {
     }
 }
 
-/// A rectangle of an image in fractions of its width and height (0 to 1),
-/// so it means the same part at every scale.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A rectangle in fractions of a photo's width and height (0 to 1, top-left origin), so it
+/// means the same part at every scale: the common currency between decodes of one photo at
+/// different scales, or of parts of it, and the card gate's regions.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Region {
-    pub left: f32,
-    pub top: f32,
-    pub width: f32,
-    pub height: f32,
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl Region {
+    /// The whole photo.
+    pub const WHOLE: Region = Region {
+        x0: 0.0,
+        y0: 0.0,
+        x1: 1.0,
+        y1: 1.0,
+    };
+
+    /// Size of the whole photo at the scale of an image of `w` x `h` pixels showing this
+    /// region; `None` for an empty region.
+    pub(crate) fn full_size(&self, w: u32, h: u32) -> Option<(f32, f32)> {
+        let (rw, rh) = (self.x1 - self.x0, self.y1 - self.y0);
+        (rw > 0.0 && rh > 0.0).then(|| (w as f32 / rw, h as f32 / rh))
+    }
+
+    pub(crate) fn overlaps(&self, o: &Region) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
 }
 
 /// Part of an image rendered at some scale, and where it sits in the whole
@@ -136,13 +158,7 @@ impl Decoded {
     /// needs more than 1/2 scale: then decode the file again with
     /// [`decode_reduced`].
     pub fn larger(&self, min_size: u32) -> Option<RgbImage> {
-        let whole = Region {
-            left: 0.0,
-            top: 0.0,
-            width: 1.0,
-            height: 1.0,
-        };
-        self.larger_region(min_size, whole).map(|c| c.image)
+        self.larger_region(min_size, Region::WHOLE).map(|c| c.image)
     }
 
     /// Like [`Decoded::larger`], for the part of the image inside `region`
@@ -163,11 +179,8 @@ impl Decoded {
                 0.0
             }
         };
-        let (l, t) = (clamp(region.left), clamp(region.top));
-        let (r, b) = (
-            clamp(region.left + region.width),
-            clamp(region.top + region.height),
-        );
+        let (l, t) = (clamp(region.x0), clamp(region.y0));
+        let (r, b) = (clamp(region.x1), clamp(region.y1));
         let x0 = (l * ww as f32).floor() as usize;
         let y0 = (t * wh as f32).floor() as usize;
         let x1 = (r * ww as f32).ceil() as usize;

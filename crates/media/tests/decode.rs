@@ -154,10 +154,10 @@ fn larger_from_kept_coefficients_matches_a_second_decode() {
     // A region: the same pixels as that part of the whole.
     let whole = d.larger(800).unwrap();
     let region = athar_media::decode::Region {
-        left: 0.3,
-        top: 0.55,
-        width: 0.25,
-        height: 0.2,
+        x0: 0.3,
+        y0: 0.55,
+        x1: 0.3 + 0.25,
+        y1: 0.55 + 0.2,
     };
     let c = d.larger_region(800, region).unwrap();
     assert_eq!((c.whole_width, c.whole_height, c.reduction), (800, 600, 2));
@@ -179,10 +179,10 @@ fn larger_from_kept_coefficients_matches_a_second_decode() {
         (0.5, 0.5, 0.0, 0.0),
     ] {
         let r = athar_media::decode::Region {
-            left: l,
-            top: t,
-            width: w,
-            height: h,
+            x0: l,
+            y0: t,
+            x1: l + w,
+            y1: t + h,
         };
         let c = d.larger_region(800, r).unwrap();
         assert!(c.image.width >= 1 && c.x + c.image.width <= 800);
