@@ -30,10 +30,7 @@ pub fn run(c: &Collection) -> Result<Measured> {
                             continue;
                         };
                         let labels = patterns.parse(&path.to_string_lossy());
-                        let opts = AnalyzeOptions {
-                            read_card: !labels.has_numbers(),
-                            ..Default::default()
-                        };
+                        let opts = AnalyzeOptions::for_labels(&labels);
                         let a = std::hint::black_box(analyze(&bytes, &opts));
                         if a.error.is_some() || a.derivatives.len() != 3 {
                             failed.fetch_add(1, Ordering::Relaxed);

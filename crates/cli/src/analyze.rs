@@ -292,12 +292,7 @@ fn analyse_one(
         .open(&p.sha256)?
         .read_to_end(&mut bytes)
         .with_context(|| format!("decrypting object {}", p.sha256))?;
-    let opts = AnalyzeOptions {
-        // Reading the card costs time; only bodies without numbers in their names need it.
-        read_card: !labels.has_numbers(),
-        ..Default::default()
-    };
-    let a = athar_media::analyze(&bytes, &opts);
+    let a = athar_media::analyze(&bytes, &AnalyzeOptions::for_labels(&labels));
     drop(bytes);
     let mut events = Vec::new();
     let mut made = Map::new();

@@ -83,6 +83,17 @@ pub struct AnalyzeOptions {
     pub blur_strong: f32,
 }
 
+impl AnalyzeOptions {
+    /// The options for a photo whose folder and file names gave `labels`: everything, and
+    /// the card reader only when the names carry no numbers (reading it costs time).
+    pub fn for_labels(labels: &Labels) -> AnalyzeOptions {
+        AnalyzeOptions {
+            read_card: !labels.has_numbers(),
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for AnalyzeOptions {
     fn default() -> Self {
         AnalyzeOptions {
