@@ -163,7 +163,18 @@ pub fn analyze_with(
                 if abort.load(Ordering::Relaxed) {
                     continue;
                 }
-                let r = analyse_one(reader, objects, &p, patterns);
+                // A panic must come back as this photo's error: the main thread waits for
+                // every index it handed out, and would otherwise wait for ever.
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    analyse_one(reader, objects, &p, patterns)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!(
+                        "analysing object {} failed (internal error: please report it with this SHA-256); \
+                         the photos analysed before it are logged and a re-run skips them",
+                        p.sha256
+                    ))
+                });
                 if done_tx.send((index, r)).is_err() {
                     break;
                 }
