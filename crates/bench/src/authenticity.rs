@@ -2,7 +2,6 @@
 //! and its accuracy against the collection's ground truth.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -16,24 +15,18 @@ use crate::report::LIGHT_SCRYPT_LOG_N;
 
 #[derive(Args)]
 pub struct AuthenticityArgs {
-    /// Photos in the collection (at least).
-    #[arg(long, default_value_t = 2000)]
-    photos: usize,
-    /// Timed runs.
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
-    /// Working directory (default: $TMPDIR/athar-bench, shared with the other benchmarks).
-    #[arg(long)]
-    work: Option<PathBuf>,
-    /// The athar binary (default: `athar` next to this program).
-    #[arg(long)]
-    athar: Option<PathBuf>,
+    #[command(flatten)]
+    common: crate::Common,
 }
 
 pub fn run(args: AuthenticityArgs) -> Result<()> {
-    let (env, work) = crate::setup(args.runs, args.athar, args.work, "scratch-authenticity")?;
+    let (env, work) = crate::setup(
+        &args.common,
+        std::path::Path::new(crate::RESTIC),
+        "scratch-authenticity",
+    )?;
     let scratch = env.scratch.clone();
-    let c = collection::ensure(&work, args.photos)?;
+    let c = collection::ensure(&work, args.common.photos)?;
     let truth_file = c
         .dir
         .parent()
@@ -61,7 +54,7 @@ pub fn run(args: AuthenticityArgs) -> Result<()> {
     let out = scratch.join("report");
     let mut times = Vec::new();
     let mut last = String::new();
-    for r in 0..args.runs {
+    for r in 0..args.common.runs {
         contenders::settle();
         let mut cmd = Command::new(&env.athar);
         cmd.env("ATHAR_PASSPHRASE_FILE", scratch.join("passphrase"))
@@ -151,7 +144,7 @@ pub fn run(args: AuthenticityArgs) -> Result<()> {
     println!(
         "| {} photos (1600x1200), {} runs | median s | photos/s |",
         c.photos(),
-        args.runs
+        args.common.runs
     );
     println!("|---|---:|---:|");
     println!(

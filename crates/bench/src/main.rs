@@ -55,45 +55,47 @@ enum Cmd {
 
 #[derive(Args)]
 struct IngestArgs {
-    /// Photos in the collection (at least; the generator works in whole bodies).
-    #[arg(long, default_value_t = 2000)]
-    photos: usize,
-    /// Timed runs of each contender, interleaved.
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
+    #[command(flatten)]
+    common: Common,
     /// Timed runs of `athar ingest` with its image analysis (slow), after the others.
     #[arg(long, default_value_t = 1)]
     analysis_runs: usize,
-    /// Working directory: cached collections and scratch output (default: $TMPDIR/athar-bench).
-    #[arg(long)]
-    work: Option<PathBuf>,
     /// Collection sizes (photos) at which to measure athar's peak RSS; 0 to skip.
     #[arg(long, value_delimiter = ',', default_value = "1000,2000")]
     rss_sizes: Vec<usize>,
     /// Print only the markdown report on stdout (progress goes to stderr).
     #[arg(long)]
     markdown: bool,
-    /// The athar binary (default: `athar` next to this program).
-    #[arg(long)]
-    athar: Option<PathBuf>,
-    #[arg(long, default_value = "/usr/bin/restic")]
+    /// The restic binary to compare with.
+    #[arg(long, default_value = RESTIC)]
     restic: PathBuf,
 }
 
 #[derive(Args)]
 struct AnalyzeArgs {
-    /// Photos in the collection (at least).
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Where restic is unless `ingest --restic` says otherwise (only `ingest` runs it).
+const RESTIC: &str = "/usr/bin/restic";
+
+/// What every benchmark takes: the collection's size, the runs, where to work, which athar.
+#[derive(Args)]
+pub struct Common {
+    /// Photos in the collection (at least; the generator works in whole bodies).
     #[arg(long, default_value_t = 2000)]
-    photos: usize,
+    pub photos: usize,
     /// Timed runs of each contender, interleaved.
     #[arg(long, default_value_t = 3)]
-    runs: usize,
-    /// Working directory (default: $TMPDIR/athar-bench, shared with `ingest`).
+    pub runs: usize,
+    /// Working directory: cached collections and scratch output (default:
+    /// $TMPDIR/athar-bench, shared by every benchmark).
     #[arg(long)]
-    work: Option<PathBuf>,
+    pub work: Option<PathBuf>,
     /// The athar binary (default: `athar` next to this program).
     #[arg(long)]
-    athar: Option<PathBuf>,
+    pub athar: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -216,35 +218,8 @@ fn goals() -> Vec<Goal> {
 }
 
 fn ingest(args: IngestArgs) -> Result<()> {
-    if args.runs == 0 {
-        bail!("--runs must be at least 1");
-    }
     let say = Say(args.markdown);
-    let athar = match args.athar.clone() {
-        Some(p) => p,
-        None => std::env::current_exe()?
-            .parent()
-            .context("no directory for this program")?
-            .join("athar"),
-    };
-    if !athar.is_file() {
-        bail!(
-            "{} not found: build it first with `cargo build --release -p athar-cli` \
-             (same target directory), or give --athar",
-            athar.display()
-        );
-    }
-    let work = args
-        .work
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("athar-bench"));
-    std::fs::create_dir_all(&work)?;
-    let work = std::path::absolute(&work)?;
-    let scratch = work.join("scratch");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)?;
-    }
-    let env = Env::new(athar, args.restic.clone(), scratch)?;
+    let (env, work) = setup(&args.common, &args.restic, "scratch")?;
     let storage_only = IngestOpts {
         scrypt_log_n: None,
         analyze: false,
@@ -256,7 +231,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
     };
 
     let load_before = load_average();
-    let c = collection::ensure(&work, args.photos)?;
+    let c = collection::ensure(&work, args.common.photos)?;
     let warm = collection::warm(&c.files)?;
     say.line(format!(
         "collection: {} photos, {:.1} MB in {} (page cache warmed: read once in {:.1} s)",
@@ -274,7 +249,7 @@ fn ingest(args: IngestArgs) -> Result<()> {
         Contender::new(Ingest::Athar, "athar", athar_ingest_name, "all"),
     ];
     let mut digests = Vec::new();
-    let mut ingest_rows = interleave(&say, ingest_list, args.runs, c.bytes, |k, tag| {
+    let mut ingest_rows = interleave(&say, ingest_list, args.common.runs, c.bytes, |k, tag| {
         Ok(match k {
             Ingest::Sha256sum => contenders::sha256sum(&env, &c)?,
             Ingest::Floor(n) => {
@@ -312,13 +287,19 @@ fn ingest(args: IngestArgs) -> Result<()> {
         ),
         Contender::new(Verify::Athar, "athar", "`athar verify`", "all"),
     ];
-    let verify_rows = interleave(&say, verify_list, args.runs, c.bytes, |k, tag| match k {
-        Verify::Floor(n) => contenders::floor_verify(&env, &digests, n),
-        Verify::Restic => contenders::restic_check(&env, tag),
-        Verify::Athar => contenders::athar_verify(&env, &c, &env.vault(), tag),
-    })?;
+    let verify_rows = interleave(
+        &say,
+        verify_list,
+        args.common.runs,
+        c.bytes,
+        |k, tag| match k {
+            Verify::Floor(n) => contenders::floor_verify(&env, &digests, n),
+            Verify::Restic => contenders::restic_check(&env, tag),
+            Verify::Athar => contenders::athar_verify(&env, &c, &env.vault(), tag),
+        },
+    )?;
     let mut open = Samples::default();
-    for r in 0..args.runs {
+    for r in 0..args.common.runs {
         settle();
         open.push(&contenders::athar_open(
             &env,
@@ -362,13 +343,13 @@ fn ingest(args: IngestArgs) -> Result<()> {
         notes: notes(&env, &open),
         tables: vec![
             Table {
-                title: format!("Ingest, {} runs", args.runs),
+                title: format!("Ingest, {} runs", args.common.runs),
                 rows: ingest_rows,
                 goals: goals(),
                 bytes: c.bytes,
             },
             Table {
-                title: format!("Verify, {} runs", args.runs),
+                title: format!("Verify, {} runs", args.common.runs),
                 rows: verify_rows,
                 goals: goals(),
                 bytes: c.bytes,
@@ -572,8 +553,8 @@ fn notes(env: &Env, open: &Samples) -> Vec<String> {
 /// against exiftool's metadata-only pass over the same folder. Each athar run starts from a
 /// fresh vault holding the collection unanalysed (the ingest is not timed).
 fn analyze(args: AnalyzeArgs) -> Result<()> {
-    let (env, work) = setup(args.runs, args.athar, args.work, "scratch-analyze")?;
-    let c = collection::ensure(&work, args.photos)?;
+    let (env, work) = setup(&args.common, Path::new(RESTIC), "scratch-analyze")?;
+    let c = collection::ensure(&work, args.common.photos)?;
     collection::warm(&c.files)?;
     let light = IngestOpts {
         scrypt_log_n: Some(LIGHT_SCRYPT_LOG_N),
@@ -581,7 +562,7 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
     };
     let (mut a, mut m, mut e) = (Vec::new(), Vec::new(), Vec::new());
     let cores = |x: &Measured| x.cpu.as_secs_f64() / x.time.as_secs_f64();
-    for r in 0..args.runs {
+    for r in 0..args.common.runs {
         // A new vault per run, none deleted until the end: on ext4 without a journal (as
         // here), creating files right after deleting thousands costs a scan past every
         // recently deleted inode, which would bill the harness's clean-up to athar.
@@ -615,7 +596,7 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
     println!(
         "| {} photos, {} runs | median s | photos/s | vs. exiftool |",
         c.photos(),
-        args.runs
+        args.common.runs
     );
     println!("|---|---:|---:|---:|");
     for (name, t) in [
@@ -640,7 +621,7 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
         measure::ratio(mm, me).unwrap_or(f64::NAN)
     );
     // Deleted now, after the timing, rather than by the next bench just before its own.
-    for r in 0..args.runs {
+    for r in 0..args.common.runs {
         env.clean(&env.scratch.join(format!("analysis-vault-{r}")))?;
     }
     Ok(())
@@ -649,29 +630,34 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
 /// What every benchmark starts with: the athar binary (next to this program unless given), the
 /// working directory (default `$TMPDIR/athar-bench`, where generated collections are kept) and
 /// an emptied scratch directory `scratch` inside it.
-pub fn setup(
-    runs: usize,
-    athar: Option<PathBuf>,
-    work: Option<PathBuf>,
-    scratch: &str,
-) -> Result<(Env, PathBuf)> {
-    if runs == 0 {
+pub fn setup(common: &Common, restic: &Path, scratch: &str) -> Result<(Env, PathBuf)> {
+    if common.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    let athar = match athar {
-        Some(p) => p,
+    let athar = match &common.athar {
+        Some(p) => p.clone(),
         None => std::env::current_exe()?
             .parent()
             .context("no directory for this program")?
             .join("athar"),
     };
-    let work =
-        std::path::absolute(work.unwrap_or_else(|| std::env::temp_dir().join("athar-bench")))?;
+    if !athar.is_file() {
+        bail!(
+            "{} not found: build it first with `cargo build --release -p athar-cli` \
+             (same target directory), or give --athar",
+            athar.display()
+        );
+    }
+    let work = common
+        .work
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("athar-bench"));
     std::fs::create_dir_all(&work)?;
+    let work = std::path::absolute(&work)?;
     let scratch = work.join(scratch);
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)?;
     }
-    let env = Env::new(athar, PathBuf::from("/usr/bin/restic"), scratch)?;
+    let env = Env::new(athar, restic.to_path_buf(), scratch)?;
     Ok((env, work))
 }

@@ -2,8 +2,6 @@
 //! against S3-compatible objects, with the catalogue in SQLite and in PostgreSQL, on the same
 //! collection in the same run. The servers are the ones `scripts/services` starts.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::Value;
@@ -15,18 +13,8 @@ use crate::{interleave, Contender, Say};
 
 #[derive(Args)]
 pub struct ScaleArgs {
-    /// Photos in the collection (at least).
-    #[arg(long, default_value_t = 2000)]
-    photos: usize,
-    /// Timed runs of each contender, interleaved.
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
-    /// Working directory (default: $TMPDIR/athar-bench, shared with `ingest`).
-    #[arg(long)]
-    work: Option<PathBuf>,
-    /// The athar binary (default: `athar` next to this program).
-    #[arg(long)]
-    athar: Option<PathBuf>,
+    #[command(flatten)]
+    common: crate::Common,
     /// The S3 bucket (`s3://BUCKET`); each run takes a fresh prefix. Credentials and the
     /// server come from the AWS_* environment, as for athar.
     #[arg(long, env = "ATHAR_TEST_S3")]
@@ -55,12 +43,11 @@ impl Backend {
 
 pub fn run(args: ScaleArgs) -> Result<()> {
     let (env, work) = crate::setup(
-        args.runs,
-        args.athar.clone(),
-        args.work.clone(),
+        &args.common,
+        std::path::Path::new(crate::RESTIC),
         "scratch-scale",
     )?;
-    let c = collection::ensure(&work, args.photos)?;
+    let c = collection::ensure(&work, args.common.photos)?;
     collection::warm(&c.files)?;
     println!(
         "collection: {} photos, {:.1} MB; S3 {}, PostgreSQL {}",
@@ -74,7 +61,7 @@ pub fn run(args: ScaleArgs) -> Result<()> {
         .map(|b| Contender::new(b, "athar", b.name(), "all"))
         .into_iter()
         .collect();
-    let rows = interleave(&Say(false), list, args.runs, c.bytes, |b, tag| {
+    let rows = interleave(&Say(false), list, args.common.runs, c.bytes, |b, tag| {
         ingest(&env, &c, &args, &admin, b, tag)
     })?;
     println!();
