@@ -111,8 +111,9 @@ pub struct EventFilter {
 pub trait Catalog {
     /// The last log event applied.
     fn last_seq(&self) -> Result<u64>;
-    /// Leaf hash of the last applied event (zeros if none), to continue the chain.
-    fn last_leaf(&self) -> Result<[u8; 32]>;
+    /// The last log event applied and its leaf hash (zeros if none), read together, to
+    /// continue the chain from there.
+    fn position(&self) -> Result<(u64, [u8; 32])>;
     /// Apply a batch of consecutive events in one transaction.
     fn apply(&mut self, events: &[SignedEvent]) -> Result<()>;
     fn object(&self, sha256: &str) -> Result<Option<ObjectRow>>;

@@ -10,11 +10,11 @@ const BATCH: usize = 2048;
 
 /// Apply every log event the catalogue has not seen yet. Returns how many were applied.
 pub fn catch_up(catalog: &mut dyn Catalog, vault: &Vault) -> Result<u64> {
-    let from = catalog.last_seq()? + 1;
+    let (last, prev) = catalog.position()?;
+    let from = last + 1;
     if from > vault.tail().size {
         return Ok(0);
     }
-    let prev = catalog.last_leaf()?;
     let mut batch = Vec::with_capacity(BATCH);
     let mut failed: Option<CatalogError> = None;
     let n = vault.read_log_from(from, prev, |ev| {

@@ -251,12 +251,27 @@ impl Catalog for SqlCatalog {
             .unwrap_or(0))
     }
 
-    fn last_leaf(&self) -> Result<[u8; 32]> {
-        Ok(self
-            .meta("last_leaf")?
-            .and_then(|v| hex::decode(v).ok())
-            .and_then(|b| b.try_into().ok())
-            .unwrap_or([0; 32]))
+    fn position(&self) -> Result<(u64, [u8; 32])> {
+        // One statement, so both come from the same applied batch even while another
+        // process applies more (two reads could pair a sequence with a later leaf).
+        let rows = self.db.query(
+            "SELECT key, value FROM meta WHERE key IN ('last_seq', 'last_leaf')",
+            &[],
+            |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+        )?;
+        let (mut seq, mut leaf) = (0, [0; 32]);
+        for (key, value) in rows {
+            match key.as_str() {
+                "last_seq" => seq = value.parse().unwrap_or(0),
+                _ => {
+                    leaf = hex::decode(value)
+                        .ok()
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or([0; 32])
+                }
+            }
+        }
+        Ok((seq, leaf))
     }
 
     fn apply(&mut self, events: &[SignedEvent]) -> Result<()> {

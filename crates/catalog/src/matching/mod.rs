@@ -798,7 +798,8 @@ static CACHE: Mutex<Option<(CacheKey, Arc<CaseTable>)>> = Mutex::new(None);
 /// until the log grows (every change to cases is a log event, so the position says when the
 /// table is stale).
 pub fn cached_table(cat: &SqlCatalog) -> Result<Arc<CaseTable>> {
-    let key: CacheKey = (cat.id().to_string(), cat.last_seq()?, cat.last_leaf()?);
+    let (seq, leaf) = cat.position()?;
+    let key: CacheKey = (cat.id().to_string(), seq, leaf);
     if let Some((k, t)) = CACHE.lock().expect("cache lock").as_ref() {
         if *k == key {
             return Ok(t.clone());
