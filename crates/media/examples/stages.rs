@@ -97,6 +97,12 @@ fn main() {
         athar_media::card::card_regions(&work)
     });
     println!("{hints:?}");
+    time("decode >=800 colour", n, || {
+        decode_reduced(&bytes, 800).unwrap()
+    });
+    time("decode >=800 grey in hints", n, || {
+        athar_media::decode::decode_reduced_grey_in(&bytes, 800, &hints).unwrap()
+    });
     time("may_show_card 400", n * 5, || {
         athar_media::card::may_show_card(&work)
     });

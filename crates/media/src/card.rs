@@ -1098,6 +1098,12 @@ pub fn read_card_in(img: &RgbImage, covers: Region) -> Option<CardNumbers> {
 /// of the same photo), which is several times faster. When no hint holds a card, the
 /// whole image is searched, so a poor hint costs time, never a card.
 pub fn read_card_near(img: &RgbImage, hints: &[Region]) -> Option<CardNumbers> {
+    read_card_at(img, hints).or_else(|| read_card(img))
+}
+
+/// [`read_card_near`] without its fallback: only the `hints` regions of `img` are looked
+/// at (the rest may be missing, as in [`crate::decode::decode_reduced_grey_in`]).
+pub fn read_card_at(img: &RgbImage, hints: &[Region]) -> Option<CardNumbers> {
     let (w, h) = (img.width as usize, img.height as usize);
     if w < 64 || h < 64 {
         return None;
@@ -1126,10 +1132,7 @@ pub fn read_card_near(img: &RgbImage, hints: &[Region]) -> Option<CardNumbers> {
             break;
         }
     }
-    match best {
-        Some((pose, r)) => Some(numbers(pose, &r, (0.0, 0.0))),
-        None => read_card(img),
-    }
+    best.map(|(pose, r)| numbers(pose, &r, (0.0, 0.0)))
 }
 
 /// The best reading over the card-shaped candidates of `g` (see [`candidates`]).

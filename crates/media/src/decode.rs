@@ -240,6 +240,46 @@ pub fn decode_reduced_keeping(bytes: &[u8], min_size: u32) -> Result<Decoded, Me
     decode_reduced_as(bytes, min_size, true)
 }
 
+/// Like [`decode_reduced`], for readers of brightness in known places (the card reader
+/// around the gate's regions): a baseline JPEG gives only the luma inside `regions`, as grey
+/// (R = G = B = the JPEG's Y), and black elsewhere, at a little over half the cost, since
+/// blocks outside them and colour blocks are only entropy-decoded past. Anything else, or
+/// a JPEG that path does not take, gives the whole image in colour as [`decode_reduced`].
+pub fn decode_reduced_grey_in(
+    bytes: &[u8],
+    min_size: u32,
+    regions: &[Region],
+) -> Result<Decoded, MediaError> {
+    if sniff::sniff(bytes) == sniff::JPEG {
+        let (fw, fh) = crate::jpeg::frame_size(bytes).unwrap_or((0, 0));
+        let reduction = jpeg_reduction(fw.max(fh), min_size);
+        if fw as u64 * fh as u64 <= MAX_PIXELS && reduction > 1 {
+            if let Ok(s) = crate::jpeg::decode_grey_in(bytes, reduction as usize, regions) {
+                return Ok(Decoded {
+                    image: RgbImage {
+                        width: s.width,
+                        height: s.height,
+                        pixels: s.rgb,
+                    },
+                    full_width: s.full_width,
+                    full_height: s.full_height,
+                    reduction,
+                    kept: None,
+                });
+            }
+        }
+    }
+    decode_reduced(bytes, min_size)
+}
+
+/// The largest JPEG reduction (8, 4, 2, else 1) that keeps the long side at `min_size` or more.
+fn jpeg_reduction(long: u32, min_size: u32) -> u32 {
+    [8u32, 4, 2]
+        .into_iter()
+        .find(|&r| long > 0 && long.div_ceil(r) >= min_size)
+        .unwrap_or(1)
+}
+
 fn decode_reduced_as(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, MediaError> {
     match sniff::sniff(bytes) {
         sniff::JPEG => decode_jpeg(bytes, min_size, keep),
@@ -254,11 +294,7 @@ fn decode_jpeg(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, Media
     if fw as u64 * fh as u64 > MAX_PIXELS {
         return Err(MediaError::TooLarge(fw, fh));
     }
-    let long = fw.max(fh);
-    let reduction = [8u32, 4, 2]
-        .into_iter()
-        .find(|&r| long > 0 && long.div_ceil(r) >= min_size)
-        .unwrap_or(1);
+    let reduction = jpeg_reduction(fw.max(fh), min_size);
     if reduction > 1 {
         // The fast path; anything it does not handle (or finds damaged)
         // goes to the general decoder, whose verdict counts.

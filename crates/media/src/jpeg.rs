@@ -791,6 +791,10 @@ struct Want {
     s: usize,
     /// Keep the 4 x 4 coefficients of every block.
     keep: bool,
+    /// Only the luma inside these rectangles, in luma blocks `(bx0, by0, bx1, by1)`
+    /// (ends excluded), as grey (R = G = B); the rest stays black. Other blocks are only
+    /// entropy-decoded past, which is most of the saving.
+    grey_in: Option<Vec<(usize, usize, usize, usize)>>,
 }
 
 /// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8); with
@@ -800,14 +804,62 @@ pub(crate) fn decode_scaled(
     reduction: usize,
     keep: bool,
 ) -> Result<(Scaled, Option<Coefs>), Error> {
+    decode_scaled_as(data, reduction, keep, None)
+}
+
+/// Decode at `1/reduction` scale only the luma inside `regions` (fractions of the photo),
+/// as grey RGB; black elsewhere. For readers that want brightness in known places (the
+/// card reader): blocks outside them, and all colour blocks, are only entropy-decoded
+/// past. Unsupported when luma is not the most finely sampled component.
+pub(crate) fn decode_grey_in(
+    data: &[u8],
+    reduction: usize,
+    regions: &[crate::decode::Region],
+) -> Result<Scaled, Error> {
+    decode_scaled_as(data, reduction, false, Some(regions)).map(|(scaled, _)| scaled)
+}
+
+fn decode_scaled_as(
+    data: &[u8],
+    reduction: usize,
+    keep: bool,
+    regions: Option<&[crate::decode::Region]>,
+) -> Result<(Scaled, Option<Coefs>), Error> {
     if !matches!(reduction, 2 | 4 | 8) {
         return Err(Error::Unsupported("scale"));
     }
     let f = parse(data)?;
-    let want = Want {
-        s: 8 / reduction,
-        keep,
+    let s = 8 / reduction;
+    let grey_in = match regions {
+        None => None,
+        Some(regions) => {
+            let hmax = f.comps.iter().map(|c| c.h).max().unwrap_or(1);
+            let vmax = f.comps.iter().map(|c| c.v).max().unwrap_or(1);
+            if (f.comps[0].h, f.comps[0].v) != (hmax, vmax) {
+                return Err(Error::Unsupported("luma sampled below colour"));
+            }
+            // Output pixels are luma samples: a luma block covers `s` of them per side.
+            let (ow, oh) = (f.width.div_ceil(reduction), f.height.div_ceil(reduction));
+            let px = |v: f32, n: usize, up: bool| {
+                let v = v.clamp(0.0, 1.0) * n as f32;
+                (if up { v.ceil() } else { v.floor() }) as usize
+            };
+            Some(
+                regions
+                    .iter()
+                    .map(|r| {
+                        (
+                            px(r.x0, ow, false) / s,
+                            px(r.y0, oh, false) / s,
+                            px(r.x1, ow, true).div_ceil(s),
+                            px(r.y1, oh, true).div_ceil(s),
+                        )
+                    })
+                    .collect(),
+            )
+        }
     };
+    let want = Want { s, keep, grey_in };
     let ow = f.width.div_ceil(reduction);
     let oh = f.height.div_ceil(reduction);
     let mut rgb = vec![0u8; ow * oh * 3];
@@ -951,6 +1003,10 @@ fn entropy_decode(
         .map(|&(ci, bx, by)| by * s * strips[ci].w + bx * s)
         .collect();
     let mut coefs = vec![[0i32; 32]; layout.len()];
+    // Zigzag index kept up to, per block of the MCU: `last` for every block, except with
+    // `grey_in`, where blocks outside its rectangles and colour blocks keep none.
+    let mut lasts = vec![last; layout.len()];
+    let mut wanted = vec![true; layout.len()];
     let blocks_per_mcu: usize = comps.iter().map(|c| c.h * c.v).sum();
     // One block reads at most 27 + 63 * 26 bits (< 256 bytes).
     let scan = Scan::new(data, f.scan_start, 256 * blocks_per_mcu + 16);
@@ -990,12 +1046,22 @@ fn entropy_decode(
             pred = [0; 4];
         }
         since_rst += 1;
+        if let Some(rects) = &want.grey_in {
+            for ((l, w), &(ci, bx, by)) in lasts.iter_mut().zip(&mut wanted).zip(&layout) {
+                let (gx, gy) = (mx * comps[ci].h + bx, my * comps[ci].v + by);
+                *w = ci == 0
+                    && rects
+                        .iter()
+                        .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&gx) && (y0..y1).contains(&gy));
+                *l = if *w { last } else { 0 };
+            }
+        }
         decode_mcu(
             &mut rd,
             &block_comp,
             &tables,
             &keep,
-            last,
+            &lasts,
             &mut pred,
             &mut coefs,
         )?;
@@ -1009,10 +1075,21 @@ fn entropy_decode(
                 }
             }
         }
-        match s {
-            1 => mcu_samples::<1>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
-            2 => mcu_samples::<2>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
-            _ => mcu_samples::<4>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
+        if want.grey_in.is_some() {
+            // Only the luma blocks that were decoded.
+            for (b, _) in wanted.iter().enumerate().filter(|(_, &w)| w) {
+                let ci = block_comp[b];
+                let c16: &[i32; 16] = coefs[b][..16].try_into().expect("16 slots");
+                let x = mx * idcts[ci].h * s;
+                let strip = &mut strips[ci];
+                idcts[ci].block(c16, &mut strip.data, block_at[b] + x, strip.w);
+            }
+        } else {
+            match s {
+                1 => mcu_samples::<1>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
+                2 => mcu_samples::<2>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
+                _ => mcu_samples::<4>(&coefs, &block_comp, &block_at, &idcts, &mut strips, mx),
+            }
         }
         if rd.consumed() > scan.segments[seg].1 * 8 {
             return Err(stopped_early(scan.segments[seg].2));
@@ -1025,7 +1102,10 @@ fn entropy_decode(
                 p.y0 = my * c.v * s;
             }
             let out = &mut rgb[y0 * ow * 3..(y0 + rows) * ow * 3];
-            rgb_rows(&strips, &sampling, hmax, vmax, (0, y0, ow, rows), out);
+            match &want.grey_in {
+                Some(rects) => grey_rows(&strips[0], rects, s, (y0, ow, rows), out),
+                None => rgb_rows(&strips, &sampling, hmax, vmax, (0, y0, ow, rows), out),
+            }
             (mx, my) = (0, my + 1);
         } else {
             mx += 1;
@@ -1104,13 +1184,13 @@ fn decode_mcu(
     blocks: &[usize],
     tables: &[BlockTables],
     keep: &[u8; 128],
-    last: usize,
+    lasts: &[usize],
     pred: &mut [i32; 4],
     out: &mut [[i32; 32]],
 ) -> Result<(), BlockError> {
     let mut r = Reader { ..*rd };
     let mut result = Ok(());
-    for (&ci, slots) in blocks.iter().zip(out.iter_mut()) {
+    for ((&ci, slots), &last) in blocks.iter().zip(out.iter_mut()).zip(lasts) {
         slots[..16].fill(0);
         match decode_block(&mut r, &tables[ci & 3], keep, last, slots) {
             Ok(diff) => {
@@ -1392,6 +1472,30 @@ fn to_rgb(
 }
 
 /// [`to_rgb`] into `rgb` (`w * h * 3` bytes).
+/// [`rgb_rows`] for a `grey_in` decode: the luma strip's samples inside the rectangles
+/// (luma blocks of `s` samples per side) as grey RGB; the rest of `rgb` is left as it is.
+fn grey_rows(
+    luma: &Plane,
+    rects: &[(usize, usize, usize, usize)],
+    s: usize,
+    (y0, ow, rows): (usize, usize, usize),
+    rgb: &mut [u8],
+) {
+    for (y, out) in (y0..y0 + rows).zip(rgb.chunks_exact_mut(ow * 3)) {
+        let r = y - luma.y0;
+        let line = &luma.data[r * luma.w..(r + 1) * luma.w];
+        for &(bx0, by0, bx1, by1) in rects {
+            if !(by0 * s..by1 * s).contains(&y) {
+                continue;
+            }
+            let (x0, x1) = ((bx0 * s).min(ow), (bx1 * s).min(ow));
+            for (o, &v) in out[x0 * 3..x1 * 3].chunks_exact_mut(3).zip(&line[x0..x1]) {
+                o.fill(v);
+            }
+        }
+    }
+}
+
 fn rgb_rows(
     planes: &[Plane],
     sampling: &[(usize, usize)],

@@ -387,16 +387,24 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
     if opts.read_card {
         // Most photos show no card: only those the gate passes (about one in nine of the
         // photos without numbers in their names) are decoded again, larger, and read around
-        // the places it found. Decoding those again costs less than keeping coefficients
-        // for a larger image (`decode_reduced_keeping`) on every photo that asks.
+        // the places it found, only their luma there (the reader looks at nothing else).
+        // Decoding those again costs less than keeping coefficients for a larger image
+        // (`decode_reduced_keeping`) on every photo that asks.
         let hints = card::card_regions(work);
         if !hints.is_empty() {
             a.card = if work.width.max(work.height) >= card::MIN_WIDTH {
                 card::read_card_near(work, &hints)
             } else {
-                decode::decode_reduced(bytes, card::MIN_WIDTH)
+                // The reader's fallback (the whole photo, for a card the regions missed)
+                // needs the whole photo in full.
+                decode::decode_reduced_grey_in(bytes, card::MIN_WIDTH, &hints)
                     .ok()
-                    .and_then(|big| card::read_card_near(&big.image, &hints))
+                    .and_then(|big| card::read_card_at(&big.image, &hints))
+                    .or_else(|| {
+                        decode::decode_reduced(bytes, card::MIN_WIDTH)
+                            .ok()
+                            .and_then(|big| card::read_card(&big.image))
+                    })
             };
         }
     }

@@ -269,3 +269,100 @@ fn damaged_scans_give_errors_not_panics() {
         "{errors} errors, {decoded} decoded"
     );
 }
+
+/// The card reader's second decode: luma inside the regions, as grey, black outside; the
+/// luma agrees with the colour decode's, at the same size, for every sampling layout.
+#[test]
+fn grey_in_regions_is_the_luma_there_and_black_elsewhere() {
+    use athar_media::decode::{decode_reduced_grey_in, Region};
+    let (w, h) = (333u16, 250u16);
+    let px = test_pixels(w, h);
+    let grey: Vec<u8> = px.chunks_exact(3).map(|p| p[1]).collect();
+    let mut files = Vec::new();
+    for (sampling, restart) in [
+        (jpeg_encoder::SamplingFactor::F_1_1, 0),
+        (jpeg_encoder::SamplingFactor::F_2_1, 0),
+        (jpeg_encoder::SamplingFactor::F_2_2, 5),
+    ] {
+        let mut c = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut c, 85);
+        enc.set_sampling_factor(sampling);
+        enc.set_restart_interval(restart);
+        enc.encode(&px, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+        files.push((c, format!("{sampling:?} restart {restart}")));
+    }
+    let mut g = Vec::new();
+    jpeg_encoder::Encoder::new(&mut g, 85)
+        .encode(&grey, w, h, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    files.push((g, "grey".into()));
+    let regions = [
+        Region {
+            x0: 0.1,
+            y0: 0.2,
+            x1: 0.45,
+            y1: 0.5,
+        },
+        Region {
+            x0: 0.7,
+            y0: 0.6,
+            x1: 1.0,
+            y1: 1.0,
+        },
+    ];
+    for (bytes, what) in &files {
+        for want in [40, 80, 160] {
+            let colour = decode_reduced(bytes, want).unwrap();
+            let g = decode_reduced_grey_in(bytes, want, &regions).unwrap();
+            let (iw, ih) = (g.image.width as usize, g.image.height as usize);
+            assert_eq!(
+                (iw, ih, g.reduction),
+                (
+                    colour.image.width as usize,
+                    colour.image.height as usize,
+                    colour.reduction
+                ),
+                "{what} {want}"
+            );
+            let luma = colour.image.luma_u8();
+            let inside = |r: &Region, x: usize, y: usize| {
+                (r.x0 * iw as f32) as usize <= x
+                    && x < (r.x1 * iw as f32).ceil() as usize
+                    && (r.y0 * ih as f32) as usize <= y
+                    && y < (r.y1 * ih as f32).ceil() as usize
+            };
+            let (mut n, mut diff) = (0u64, 0u64);
+            for y in 0..ih {
+                for x in 0..iw {
+                    let p = g.image.get(x as u32, y as u32);
+                    if regions.iter().any(|r| inside(r, x, y)) {
+                        assert!(
+                            p[0] == p[1] && p[1] == p[2],
+                            "{what} {want}: grey at {x},{y}"
+                        );
+                        n += 1;
+                        diff += p[0].abs_diff(luma[y * iw + x]) as u64;
+                    } else if !regions.iter().any(|r| {
+                        // Whole blocks are decoded: allow one block (8 px) of overreach.
+                        let m = 8.0 / iw as f32;
+                        let r = Region {
+                            x0: r.x0 - m,
+                            y0: r.y0 - m,
+                            x1: r.x1 + m,
+                            y1: r.y1 + m,
+                        };
+                        inside(&r, x, y)
+                    }) {
+                        assert_eq!(p, [0, 0, 0], "{what} {want}: black at {x},{y}");
+                    }
+                }
+            }
+            // The JPEG's own Y against luma recomputed from its RGB: rounding apart.
+            let mean = diff as f64 / n as f64;
+            assert!(
+                n > 0 && mean < 1.5,
+                "{what} {want}: mean difference {mean:.2}"
+            );
+        }
+    }
+}
