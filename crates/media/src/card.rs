@@ -221,10 +221,69 @@ impl Pose {
     }
 }
 
+/// A grey image sampled between pixel centres.
+trait Plane {
+    /// Width and height in pixels.
+    fn size(&self) -> (usize, usize);
+
+    /// The grey level of pixel `(x, y)`.
+    fn at(&self, x: usize, y: usize) -> f32;
+
+    /// Bilinear sample at `(x, y)` (pixel centres at +0.5), clamped at the borders.
+    #[inline]
+    fn sample(&self, x: f32, y: f32) -> f32 {
+        let (w, h) = self.size();
+        let x = (x - 0.5).clamp(0.0, (w - 1) as f32);
+        let y = (y - 0.5).clamp(0.0, (h - 1) as f32);
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let top = self.at(x0, y0) + (self.at(x1, y0) - self.at(x0, y0)) * fx;
+        let bot = self.at(x0, y1) + (self.at(x1, y1) - self.at(x0, y1)) * fx;
+        top + (bot - top) * fy
+    }
+}
+
+/// Rec. 601 luma of an RGB pixel, rounded as [`RgbImage::luma_u8`] rounds it.
+#[inline]
+fn luma(p: &[u8]) -> u32 {
+    (77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8
+}
+
+/// The luma of an image, worked out where it is sampled: the gate samples a few thousand
+/// points of a photo, far fewer than it has pixels.
+struct LumaOf<'a>(&'a RgbImage);
+
+impl Plane for LumaOf<'_> {
+    #[inline]
+    fn size(&self) -> (usize, usize) {
+        (self.0.width as usize, self.0.height as usize)
+    }
+
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> f32 {
+        let i = (y * self.0.width as usize + x) * 3;
+        luma(&self.0.pixels[i..i + 3]) as f32
+    }
+}
+
+/// Luma as `f32`, for the reader, which samples each pixel many times.
 struct Gray {
     w: usize,
     h: usize,
     px: Vec<f32>,
+}
+
+impl Plane for Gray {
+    #[inline]
+    fn size(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> f32 {
+        self.px[y * self.w + x]
+    }
 }
 
 impl Gray {
@@ -234,9 +293,7 @@ impl Gray {
         let mut px = Vec::with_capacity((x1 - x0) * (y1 - y0));
         for y in y0..y1 {
             let row = &img.pixels[(y * iw + x0) * 3..(y * iw + x1) * 3];
-            px.extend(row.chunks_exact(3).map(|p| {
-                ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as f32
-            }));
+            px.extend(row.chunks_exact(3).map(|p| luma(p) as f32));
         }
         Gray {
             w: x1 - x0,
@@ -245,19 +302,6 @@ impl Gray {
         }
     }
 
-    #[inline]
-    fn sample(&self, x: f32, y: f32) -> f32 {
-        // Pixel centres at +0.5.
-        let x = (x - 0.5).clamp(0.0, (self.w - 1) as f32);
-        let y = (y - 0.5).clamp(0.0, (self.h - 1) as f32);
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let p = |x: usize, y: usize| self.px[y * self.w + x];
-        let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
-        let bot = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
-        top + (bot - top) * fy
-    }
 }
 
 /// Whether dot `(u, v)` lies inside a glyph cell.
@@ -481,7 +525,7 @@ fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
         step: 0.04,
         floor: 60.0,
     };
-    card_shaped_regions(&half, hw, hh, sweep, |pts, p| {
+    card_shaped_regions(&half, hw, hh, sweep, |runs, p| {
         let full = p.at_full_size();
         // The same card comes back at the next thresholds, a little larger: its writing
         // (below) has been measured already.
@@ -491,7 +535,7 @@ fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
         outlines.push(full);
         // The writing gives a better pose than the outline, which
         // may have merged with something bright next to the card.
-        let p = ink_pose(g, pts, full).unwrap_or(full);
+        let p = ink_pose(g, &pixels(runs), full).unwrap_or(full);
         let same = |q: &Pose| {
             (q.cx - p.cx).abs() < p.dot
                 && (q.cy - p.cy).abs() < p.dot
@@ -645,19 +689,8 @@ fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     if w < 32 || h < 32 {
         return;
     }
-    let luma = img.luma_u8();
-    let iw = img.width as usize;
-    let mut half = vec![0u8; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let i = 2 * y * iw + 2 * x;
-            let sum =
-                luma[i] as u32 + luma[i + 1] as u32 + luma[i + iw] as u32 + luma[i + iw + 1] as u32;
-            half[y * w + x] = (sum / 4) as u8;
-        }
-    }
-    // Most photos have no card-shaped region: the samples are made at the first one.
-    let mut g: Option<Gray> = None;
+    let half = half_luma(img);
+    let g = LumaOf(img);
     let mut outlines: Vec<Pose> = Vec::new();
     let sweep = Sweep {
         long: w.max(h),
@@ -672,27 +705,63 @@ fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
             return true;
         }
         outlines.push(full);
-        let g = g.get_or_insert_with(|| Gray {
-            w: iw,
-            h: img.height as usize,
-            px: luma.iter().map(|&v| v as f32).collect(),
-        });
-        match probe(g, &full) {
+        match probe(&g, &full) {
             Some(pr) => each(full, pr),
             None => true,
         }
     });
 }
 
+/// The mean of each 2 x 2 block of `img`'s luma (each pixel's luma rounded first, as
+/// [`RgbImage::luma_u8`] does), in one pass over the pixels.
+fn half_luma(img: &RgbImage) -> Vec<u8> {
+    let iw = img.width as usize;
+    let (w, h) = (iw / 2, img.height as usize / 2);
+    let mut half = vec![0u8; w * h];
+    if w == 0 {
+        return half;
+    }
+    // Each row's luma first, sixteen pixels at a time from fixed-size arrays (the compiler
+    // vectorises that, where a map over 3-byte chunks stays scalar), then the 2 x 2 sums.
+    let mut rows = [vec![0u16; 2 * w], vec![0u16; 2 * w]];
+    for (y, out) in half.chunks_exact_mut(w).enumerate() {
+        for (k, row) in rows.iter_mut().enumerate() {
+            let src = &img.pixels[(2 * y + k) * iw * 3..][..2 * w * 3];
+            row_luma(src, row);
+        }
+        let [a, b] = &rows;
+        for ((o, a), b) in out.iter_mut().zip(a.chunks_exact(2)).zip(b.chunks_exact(2)) {
+            *o = ((a[0] + a[1] + b[0] + b[1]) / 4) as u8;
+        }
+    }
+    half
+}
+
+/// The luma of the RGB pixels `src` into `out`.
+fn row_luma(src: &[u8], out: &mut [u16]) {
+    let mut s = src.chunks_exact(48);
+    let mut d = out.chunks_exact_mut(16);
+    for (s, d) in (&mut s).zip(&mut d) {
+        let s: &[u8; 48] = s.try_into().expect("48 bytes");
+        for (i, o) in d.iter_mut().enumerate() {
+            *o = luma(&s[3 * i..3 * i + 3]) as u16;
+        }
+    }
+    for (p, o) in s.remainder().chunks_exact(3).zip(d.into_remainder()) {
+        *o = luma(p) as u16;
+    }
+}
+
 /// Measure a candidate pose (see [`Probe`]); `None` when it reaches outside the image.
-fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
+fn probe(g: &impl Plane, p: &Pose) -> Option<Probe> {
+    let (gw, gh) = g.size();
     const RING: isize = 2;
     let (cw, ch) = (CARD_W as isize, CARD_H as isize);
     let mut s = [[0f32; CARD_W]; CARD_H];
     for (v, row) in s.iter_mut().enumerate() {
         for (u, val) in row.iter_mut().enumerate() {
             let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
-            if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
+            if x < 0.0 || y < 0.0 || x >= gw as f32 || y >= gh as f32 {
                 return None;
             }
             *val = g.sample(x, y);
@@ -707,7 +776,7 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
                 continue;
             }
             let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
-            if x >= 0.0 && y >= 0.0 && x < g.w as f32 && y < g.h as f32 {
+            if x >= 0.0 && y >= 0.0 && x < gw as f32 && y < gh as f32 {
                 ring.push(g.sample(x, y));
             }
         }
@@ -762,7 +831,7 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
         text: bands.iter().cloned().fold(0.0, f32::max),
         gaps,
         dot: p.dot,
-        long: g.w.max(g.h) as f32,
+        long: gw.max(gh) as f32,
     })
 }
 
@@ -779,15 +848,28 @@ struct Sweep {
     floor: f32,
 }
 
-/// Calls `each` with the pixels and fitted pose of every bright, card-shaped connected
-/// region of the grey image `half`, over a range of thresholds (lighting varies), until it
-/// returns false; see [`Sweep`].
+/// A run of bright pixels in one row: `x0..=x1` of row `y`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    y: u32,
+    x0: u32,
+    x1: u32,
+}
+
+/// Calls `each` with the runs and fitted pose of every bright, card-shaped connected region
+/// (4-connected) of the grey image `half`, over a range of thresholds (lighting varies),
+/// until it returns false; see [`Sweep`]. At each threshold, regions come in the raster
+/// order of their first pixels, and a region's runs in raster order.
+///
+/// Each threshold's bright set is cut into runs along the rows, and runs that touch runs
+/// of the row above are joined (union-find, the earliest run as the root): the work goes
+/// with the number of runs, not of pixels, and only regions of a card's size are fitted.
 fn card_shaped_regions(
     half: &[u8],
     hw: usize,
     hh: usize,
     sweep: Sweep,
-    mut each: impl FnMut(&[(u32, u32)], Pose) -> bool,
+    mut each: impl FnMut(&[Run], Pose) -> bool,
 ) {
     let mut hist = [0usize; 256];
     for &v in half {
@@ -813,66 +895,119 @@ fn card_shaped_regions(
     let (dmin, dmax) = (DOT_MIN * long, DOT_MAX * long);
     let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55 / slack;
     let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax * slack;
-    let mut label = vec![0u32; hw * hh];
-    let mut stack = Vec::new();
-    let mut pts: Vec<(u32, u32)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
+    let mut row_start = vec![0usize; hh + 1];
+    let mut parent: Vec<u32> = Vec::new();
+    let mut size: Vec<u32> = Vec::new();
+    let mut last: Vec<u32> = Vec::new();
+    let mut region: Vec<Run> = Vec::new();
     let mut t = top as f32 * 0.97;
     while t > top as f32 * 0.45 && t > floor {
         let thr = t as u8;
-        label.iter_mut().for_each(|l| *l = 0);
-        let mut next = 0u32;
-        for start in 0..hw * hh {
-            if label[start] != 0 || half[start] < thr {
+        t -= top as f32 * step;
+        // Fewer bright pixels than the smallest card: no region can be one.
+        if (hist[thr as usize..].iter().sum::<usize>() as f32) < area_min {
+            continue;
+        }
+        runs.clear();
+        for (y, row) in half.chunks_exact(hw).enumerate() {
+            row_start[y] = runs.len();
+            bright_runs(row, thr, y as u32, &mut runs);
+        }
+        row_start[hh] = runs.len();
+        parent.clear();
+        parent.extend(0..runs.len() as u32);
+        for y in 1..hh {
+            let (mut i, mut j) = (row_start[y - 1], row_start[y]);
+            while i < row_start[y] && j < row_start[y + 1] {
+                let (a, b) = (runs[i], runs[j]);
+                if a.x0 <= b.x1 && b.x0 <= a.x1 {
+                    join(&mut parent, i, j);
+                }
+                // Move on from the run that ends first.
+                if a.x1 < b.x1 {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+            }
+        }
+        // Roots are the earliest run of their region and parents come before their
+        // children, so one pass in order labels every run with its root.
+        size.clear();
+        size.resize(runs.len(), 0);
+        last.clear();
+        last.resize(runs.len(), 0);
+        for r in 0..runs.len() {
+            let root = parent[parent[r] as usize];
+            parent[r] = root;
+            size[root as usize] += runs[r].x1 - runs[r].x0 + 1;
+            last[root as usize] = r as u32;
+        }
+        for root in 0..runs.len() {
+            let n = size[root] as f32;
+            if parent[root] as usize != root || n < area_min || n > area_max {
                 continue;
             }
-            next += 1;
-            pts.clear();
-            // Scanline fill: label whole runs of a row at once, seed the rows above and
-            // below once per run.
-            stack.push((start % hw, start / hw));
-            while let Some((sx, y)) = stack.pop() {
-                let row = y * hw;
-                if label[row + sx] != 0 {
-                    continue;
-                }
-                let (mut lx, mut rx) = (sx, sx);
-                while lx > 0 && label[row + lx - 1] == 0 && half[row + lx - 1] >= thr {
-                    lx -= 1;
-                }
-                while rx + 1 < hw && label[row + rx + 1] == 0 && half[row + rx + 1] >= thr {
-                    rx += 1;
-                }
-                for x in lx..=rx {
-                    label[row + x] = next;
-                    pts.push((x as u32, y as u32));
-                }
-                for ny in [y.wrapping_sub(1), y + 1] {
-                    if ny >= hh {
-                        continue;
-                    }
-                    let nrow = ny * hw;
-                    let mut in_run = false;
-                    for x in lx..=rx {
-                        let free = label[nrow + x] == 0 && half[nrow + x] >= thr;
-                        if free && !in_run {
-                            stack.push((x, ny));
-                        }
-                        in_run = free;
-                    }
-                }
-            }
-            let n = pts.len() as f32;
-            if n < area_min || n > area_max {
-                continue;
-            }
-            if let Some(p) = fit_card(&pts) {
-                if !each(&pts, p) {
+            region.clear();
+            region.extend(
+                (root..=last[root] as usize)
+                    .filter(|&r| parent[r] as usize == root)
+                    .map(|r| runs[r]),
+            );
+            if let Some(p) = fit_card(&region) {
+                if !each(&region, p) {
                     return;
                 }
             }
         }
-        t -= top as f32 * step;
     }
+}
+
+/// The runs of pixels of `row` (row `y` of an image) at or above `thr`, appended to `runs`.
+fn bright_runs(row: &[u8], thr: u8, y: u32, runs: &mut Vec<Run>) {
+    let mut x = 0;
+    while x < row.len() {
+        match row[x..].iter().position(|&v| v >= thr) {
+            Some(k) => x += k,
+            None => return,
+        }
+        let len = row[x..].iter().position(|&v| v < thr).unwrap_or(row.len() - x);
+        runs.push(Run {
+            y,
+            x0: x as u32,
+            x1: (x + len - 1) as u32,
+        });
+        x += len;
+    }
+}
+
+/// Joins the regions of runs `a` and `b`: the root with the smaller index becomes the
+/// root of both (so a region's root is its first run in raster order).
+fn join(parent: &mut [u32], a: usize, b: usize) {
+    let (ra, rb) = (root_of(parent, a), root_of(parent, b));
+    if ra < rb {
+        parent[rb] = ra as u32;
+    } else if rb < ra {
+        parent[ra] = rb as u32;
+    }
+}
+
+/// The root of run `r`, halving the path on the way.
+fn root_of(parent: &mut [u32], mut r: usize) -> usize {
+    while parent[r] as usize != r {
+        let up = parent[parent[r] as usize];
+        parent[r] = up;
+        r = up as usize;
+    }
+    r
+}
+
+/// The pixels of `runs`, in order.
+fn pixels(runs: &[Run]) -> Vec<(u32, u32)> {
+    runs.iter()
+        .flat_map(|r| (r.x0..=r.x1).map(move |x| (x, r.y)))
+        .collect()
 }
 
 /// Pose from the writing on a card: the dark pixels enclosed by the bright
@@ -1023,34 +1158,44 @@ fn ink_pose(g: &Gray, pts: &[(u32, u32)], guess: Pose) -> Option<Pose> {
     })
 }
 
-/// Pose of a rectangle of aspect CARD_W:CARD_H fitted to a pixel set, or
-/// `None` when the set is not card-shaped.
-fn fit_card(pts: &[(u32, u32)]) -> Option<Pose> {
-    let n = pts.len() as f64;
-    let (mut sx, mut sy) = (0f64, 0f64);
-    for &(x, y) in pts {
-        sx += x as f64;
-        sy += y as f64;
+/// Pose of a rectangle of aspect CARD_W:CARD_H fitted to the pixels of `runs`, or `None`
+/// when they are not card-shaped.
+fn fit_card(runs: &[Run]) -> Option<Pose> {
+    // Moments from each run's sums in closed form (exact in integers).
+    let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    // Sum of k^2 for k in 0..=m.
+    let squares = |m: u64| m * (m + 1) * (2 * m + 1) / 6;
+    for r in runs {
+        let (x0, x1, y) = (r.x0 as u64, r.x1 as u64, r.y as u64);
+        let len = x1 - x0 + 1;
+        let rx = (x0 + x1) * len / 2;
+        n += len;
+        sx += rx;
+        sy += y * len;
+        sxx += squares(x1) - if x0 > 0 { squares(x0 - 1) } else { 0 };
+        syy += y * y * len;
+        sxy += y * rx;
     }
-    let (mx, my) = (sx / n, sy / n);
-    let (mut sxx, mut syy, mut sxy) = (0f64, 0f64, 0f64);
-    for &(x, y) in pts {
-        let (dx, dy) = (x as f64 - mx, y as f64 - my);
-        sxx += dx * dx;
-        syy += dy * dy;
-        sxy += dx * dy;
-    }
-    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let nf = n as f64;
+    let (mx, my) = (sx as f64 / nf, sy as f64 / nf);
+    let cxx = sxx as f64 - sx as f64 * mx;
+    let cyy = syy as f64 - sy as f64 * my;
+    let cxy = sxy as f64 - sx as f64 * my;
+    let angle = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
     let (s, c) = angle.sin_cos();
+    // Extents along the axes: a linear function is extreme at the ends of a run.
     let (mut umin, mut umax, mut vmin, mut vmax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in pts {
-        let (dx, dy) = (x as f64 - mx, y as f64 - my);
-        let u = dx * c + dy * s;
-        let v = -dx * s + dy * c;
-        umin = umin.min(u);
-        umax = umax.max(u);
-        vmin = vmin.min(v);
-        vmax = vmax.max(v);
+    for r in runs {
+        let dy = r.y as f64 - my;
+        for x in [r.x0, r.x1] {
+            let dx = x as f64 - mx;
+            let u = dx * c + dy * s;
+            let v = -dx * s + dy * c;
+            umin = umin.min(u);
+            umax = umax.max(u);
+            vmin = vmin.min(v);
+            vmax = vmax.max(v);
+        }
     }
     let (lu, lv) = (umax - umin + 1.0, vmax - vmin + 1.0);
     let aspect = lu / lv;
@@ -1058,7 +1203,7 @@ fn fit_card(pts: &[(u32, u32)]) -> Option<Pose> {
     if (aspect / want - 1.0).abs() > 0.2 {
         return None;
     }
-    let fill = n / (lu * lv);
+    let fill = nf / (lu * lv);
     if !(0.55..=1.05).contains(&fill) {
         return None;
     }
