@@ -301,7 +301,6 @@ impl Gray {
             px,
         }
     }
-
 }
 
 /// Whether dot `(u, v)` lies inside a glyph cell.
@@ -676,12 +675,17 @@ impl Probe {
     }
 
     fn plausible_size(&self) -> bool {
-        (DOT_MIN * self.long..=DOT_MAX * self.long).contains(&self.dot)
+        plausible_dot(self.dot, self.long)
     }
 }
 
-/// Calls `each` with every card-shaped candidate of `img` and what the gate measured on
-/// it, until it returns false.
+/// Whether a dot of `dot` pixels fits a card in a photo `long` pixels on its long side.
+fn plausible_dot(dot: f32, long: f32) -> bool {
+    (DOT_MIN * long..=DOT_MAX * long).contains(&dot)
+}
+
+/// Calls `each` with every card-shaped candidate of `img` of a plausible size and what the
+/// gate measured on it, until it returns false.
 fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     // Half the size again: a card at the smallest plausible size still covers a few hundred
     // pixels there, and the search costs a quarter.
@@ -705,6 +709,10 @@ fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
             return true;
         }
         outlines.push(full);
+        // The gate takes no card of another size: measuring it would be wasted.
+        if !plausible_dot(full.dot, img.width.max(img.height) as f32) {
+            return true;
+        }
         match probe(&g, &full) {
             Some(pr) => each(full, pr),
             None => true,
@@ -721,35 +729,29 @@ fn half_luma(img: &RgbImage) -> Vec<u8> {
     if w == 0 {
         return half;
     }
-    // Each row's luma first, sixteen pixels at a time from fixed-size arrays (the compiler
-    // vectorises that, where a map over 3-byte chunks stays scalar), then the 2 x 2 sums.
-    let mut rows = [vec![0u16; 2 * w], vec![0u16; 2 * w]];
+    // Luma in u16 arithmetic (77 r + 150 g + 29 b + 128 < 2^16): about half the
+    // instructions of u32 (the compiler vectorises neither).
+    let luma16 = |p: &[u8]| {
+        77u16
+            .wrapping_mul(p[0] as u16)
+            .wrapping_add(150u16.wrapping_mul(p[1] as u16))
+            .wrapping_add(29u16.wrapping_mul(p[2] as u16))
+            .wrapping_add(128)
+            >> 8
+    };
     for (y, out) in half.chunks_exact_mut(w).enumerate() {
-        for (k, row) in rows.iter_mut().enumerate() {
-            let src = &img.pixels[(2 * y + k) * iw * 3..][..2 * w * 3];
-            row_luma(src, row);
-        }
-        let [a, b] = &rows;
-        for ((o, a), b) in out.iter_mut().zip(a.chunks_exact(2)).zip(b.chunks_exact(2)) {
-            *o = ((a[0] + a[1] + b[0] + b[1]) / 4) as u8;
+        let top = &img.pixels[2 * y * iw * 3..][..w * 6];
+        let bot = &img.pixels[(2 * y + 1) * iw * 3..][..w * 6];
+        for ((o, a), b) in out
+            .iter_mut()
+            .zip(top.chunks_exact(6))
+            .zip(bot.chunks_exact(6))
+        {
+            let sum = luma16(&a[..3]) + luma16(&a[3..]) + luma16(&b[..3]) + luma16(&b[3..]);
+            *o = (sum >> 2) as u8;
         }
     }
     half
-}
-
-/// The luma of the RGB pixels `src` into `out`.
-fn row_luma(src: &[u8], out: &mut [u16]) {
-    let mut s = src.chunks_exact(48);
-    let mut d = out.chunks_exact_mut(16);
-    for (s, d) in (&mut s).zip(&mut d) {
-        let s: &[u8; 48] = s.try_into().expect("48 bytes");
-        for (i, o) in d.iter_mut().enumerate() {
-            *o = luma(&s[3 * i..3 * i + 3]) as u16;
-        }
-    }
-    for (p, o) in s.remainder().chunks_exact(3).zip(d.into_remainder()) {
-        *o = luma(p) as u16;
-    }
 }
 
 /// Measure a candidate pose (see [`Probe`]); `None` when it reaches outside the image.
@@ -895,54 +897,31 @@ fn card_shaped_regions(
     let (dmin, dmax) = (DOT_MIN * long, DOT_MAX * long);
     let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55 / slack;
     let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax * slack;
-    let mut runs: Vec<Run> = Vec::new();
-    let mut row_start = vec![0usize; hh + 1];
+    let mut thresholds = Vec::new();
+    let mut t = top as f32 * 0.97;
+    while t > top as f32 * 0.45 && t > floor {
+        thresholds.push(t as u8);
+        t -= top as f32 * step;
+    }
+    let all_runs = runs_at(half, hw, hh, &thresholds);
     let mut parent: Vec<u32> = Vec::new();
     let mut size: Vec<u32> = Vec::new();
     let mut last: Vec<u32> = Vec::new();
     let mut region: Vec<Run> = Vec::new();
-    let mut t = top as f32 * 0.97;
-    while t > top as f32 * 0.45 && t > floor {
-        let thr = t as u8;
-        t -= top as f32 * step;
+    for (&thr, Runs { runs, row_start }) in thresholds.iter().zip(&all_runs) {
         // Fewer bright pixels than the smallest card: no region can be one.
         if (hist[thr as usize..].iter().sum::<usize>() as f32) < area_min {
             continue;
         }
-        runs.clear();
-        for (y, row) in half.chunks_exact(hw).enumerate() {
-            row_start[y] = runs.len();
-            bright_runs(row, thr, y as u32, &mut runs);
-        }
-        row_start[hh] = runs.len();
-        parent.clear();
-        parent.extend(0..runs.len() as u32);
-        for y in 1..hh {
-            let (mut i, mut j) = (row_start[y - 1], row_start[y]);
-            while i < row_start[y] && j < row_start[y + 1] {
-                let (a, b) = (runs[i], runs[j]);
-                if a.x0 <= b.x1 && b.x0 <= a.x1 {
-                    join(&mut parent, i, j);
-                }
-                // Move on from the run that ends first.
-                if a.x1 < b.x1 {
-                    i += 1;
-                } else {
-                    j += 1;
-                }
-            }
-        }
-        // Roots are the earliest run of their region and parents come before their
-        // children, so one pass in order labels every run with its root.
+        label_regions(runs, row_start, &mut parent);
         size.clear();
         size.resize(runs.len(), 0);
         last.clear();
         last.resize(runs.len(), 0);
-        for r in 0..runs.len() {
-            let root = parent[parent[r] as usize];
-            parent[r] = root;
-            size[root as usize] += runs[r].x1 - runs[r].x0 + 1;
-            last[root as usize] = r as u32;
+        for (r, run) in runs.iter().enumerate() {
+            let root = parent[r] as usize;
+            size[root] += run.x1 - run.x0 + 1;
+            last[root] = r as u32;
         }
         for root in 0..runs.len() {
             let n = size[root] as f32;
@@ -964,21 +943,87 @@ fn card_shaped_regions(
     }
 }
 
-/// The runs of pixels of `row` (row `y` of an image) at or above `thr`, appended to `runs`.
-fn bright_runs(row: &[u8], thr: u8, y: u32, runs: &mut Vec<Run>) {
-    let mut x = 0;
-    while x < row.len() {
-        match row[x..].iter().position(|&v| v >= thr) {
-            Some(k) => x += k,
-            None => return,
+/// The bright runs of an image at one threshold, in raster order.
+struct Runs {
+    runs: Vec<Run>,
+    /// Index in `runs` of each row's first run, and the number of runs at the end.
+    row_start: Vec<usize>,
+}
+
+/// The runs of pixels of the `w` x `h` grey image `img` at or above each of `thresholds`
+/// (decreasing), in one pass over the pixels: a pixel's level is the number of
+/// thresholds it reaches, and a run at threshold `i` is a stretch of a row whose levels
+/// are all at least `thresholds.len() - i`.
+fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
+    let k = thresholds.len();
+    let mut level = [0u8; 256];
+    for (v, l) in level.iter_mut().enumerate() {
+        *l = thresholds.iter().filter(|&&t| v >= t as usize).count() as u8;
+    }
+    let mut out: Vec<Runs> = (0..k)
+        .map(|_| Runs {
+            runs: Vec::new(),
+            row_start: vec![0; h + 1],
+        })
+        .collect();
+    // Where the open run at each level began.
+    let mut open = vec![0u32; k + 1];
+    for (y, row) in img.chunks_exact(w).take(h).enumerate() {
+        for r in out.iter_mut() {
+            r.row_start[y] = r.runs.len();
         }
-        let len = row[x..].iter().position(|&v| v < thr).unwrap_or(row.len() - x);
-        runs.push(Run {
-            y,
-            x0: x as u32,
-            x1: (x + len - 1) as u32,
-        });
-        x += len;
+        // Ends the runs open at levels `from + 1..=to` at `x1`.
+        let close = |out: &mut [Runs], open: &[u32], from: usize, to: usize, x1: u32| {
+            for m in from + 1..=to {
+                out[k - m].runs.push(Run {
+                    y: y as u32,
+                    x0: open[m],
+                    x1,
+                });
+            }
+        };
+        let mut prev = 0usize;
+        for (x, &v) in row.iter().enumerate() {
+            let cur = level[v as usize] as usize;
+            if cur > prev {
+                open[prev + 1..=cur].fill(x as u32);
+            } else if cur < prev {
+                close(&mut out, &open, cur, prev, x as u32 - 1);
+            }
+            prev = cur;
+        }
+        close(&mut out, &open, 0, prev, w as u32 - 1);
+    }
+    for r in out.iter_mut() {
+        r.row_start[h] = r.runs.len();
+    }
+    out
+}
+
+/// Sets `parent[r]` to the first run (in raster order) of the 4-connected region of each
+/// run `r` of `runs` (`row_start` as in [`Runs`]).
+fn label_regions(runs: &[Run], row_start: &[usize], parent: &mut Vec<u32>) {
+    parent.clear();
+    parent.extend(0..runs.len() as u32);
+    for y in 1..row_start.len() - 1 {
+        let (mut i, mut j) = (row_start[y - 1], row_start[y]);
+        while i < row_start[y] && j < row_start[y + 1] {
+            let (a, b) = (runs[i], runs[j]);
+            if a.x0 <= b.x1 && b.x0 <= a.x1 {
+                join(parent, i, j);
+            }
+            // Move on from the run that ends first.
+            if a.x1 < b.x1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    // Parents come before their children, so one pass in order points every run at its
+    // root.
+    for r in 0..runs.len() {
+        parent[r] = parent[parent[r] as usize];
     }
 }
 
@@ -1382,6 +1427,193 @@ mod tests {
             }
         }
         img
+    }
+
+    /// A grey image of random blobs (regions of many shapes and sizes at any threshold).
+    fn blobs(w: usize, h: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let centres: Vec<(f32, f32, f32, u8)> = (0..12)
+            .map(|_| {
+                let r = rand();
+                (
+                    (r % w as u64) as f32,
+                    ((r >> 16) % h as u64) as f32,
+                    2.0 + ((r >> 32) % 9) as f32,
+                    (r >> 48) as u8,
+                )
+            })
+            .collect();
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let noise = (rand() % 40) as u8;
+                centres
+                    .iter()
+                    .filter(|c| (x - c.0).hypot(y - c.1) < c.2)
+                    .map(|c| c.3)
+                    .max()
+                    .unwrap_or(30)
+                    .saturating_add(noise)
+            })
+            .collect()
+    }
+
+    /// 4-connected components of `mask` by flood fill: each pixel's label is its region's
+    /// first pixel in raster order.
+    fn flood_labels(mask: &[bool], w: usize) -> Vec<usize> {
+        let mut label = vec![usize::MAX; mask.len()];
+        for start in 0..mask.len() {
+            if !mask[start] || label[start] != usize::MAX {
+                continue;
+            }
+            let mut stack = vec![start];
+            label[start] = start;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                let mut near = vec![];
+                if x > 0 {
+                    near.push(i - 1);
+                }
+                if x + 1 < w {
+                    near.push(i + 1);
+                }
+                if y > 0 {
+                    near.push(i - w);
+                }
+                if i + w < mask.len() {
+                    near.push(i + w);
+                }
+                for j in near {
+                    if mask[j] && label[j] == usize::MAX {
+                        label[j] = start;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        label
+    }
+
+    #[test]
+    fn runs_and_regions_agree_with_a_flood_fill() {
+        let thresholds = [230, 200, 160, 120, 80, 50];
+        for seed in 0..24u64 {
+            let (w, h) = (31 + seed as usize % 7, 19 + seed as usize % 5);
+            let img = blobs(w, h, seed);
+            let all = runs_at(&img, w, h, &thresholds);
+            for (&t, Runs { runs, row_start }) in thresholds.iter().zip(&all) {
+                let mask: Vec<bool> = img.iter().map(|&v| v >= t).collect();
+                // The runs cover exactly the bright pixels, each run whole, row by row.
+                let mut covered = vec![false; w * h];
+                for (y, rows) in row_start.windows(2).enumerate() {
+                    for r in &runs[rows[0]..rows[1]] {
+                        assert_eq!(r.y as usize, y);
+                        let (x0, x1) = (r.x0 as usize, r.x1 as usize);
+                        assert!(x0 == 0 || !mask[y * w + x0 - 1], "run starts late");
+                        assert!(x1 + 1 == w || !mask[y * w + x1 + 1], "run ends early");
+                        for x in x0..=x1 {
+                            assert!(!covered[y * w + x], "pixel in two runs");
+                            covered[y * w + x] = true;
+                        }
+                    }
+                }
+                assert_eq!(covered, mask, "seed {seed} threshold {t}");
+                assert_eq!(row_start[h], runs.len());
+                // Every run is labelled with its region's first run.
+                let mut parent = Vec::new();
+                label_regions(runs, row_start, &mut parent);
+                let flood = flood_labels(&mask, w);
+                for (r, run) in runs.iter().enumerate() {
+                    let root = runs[parent[r] as usize];
+                    let first = root.y as usize * w + root.x0 as usize;
+                    for x in run.x0..=run.x1 {
+                        assert_eq!(flood[run.y as usize * w + x as usize], first, "seed {seed}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn half_luma_is_the_mean_of_rounded_luma() {
+        for (w, h) in [(7u32, 5u32), (64, 48), (33, 2)] {
+            let mut img = RgbImage::new(w, h);
+            let mut seed = 0x2545_f491_4f6c_dd1du64 ^ (w as u64);
+            for p in img.pixels.iter_mut() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *p = (seed >> 56) as u8;
+            }
+            let luma = img.luma_u8();
+            let (hw, iw) = (w as usize / 2, w as usize);
+            let half = half_luma(&img);
+            assert_eq!(half.len(), hw * (h as usize / 2));
+            for (i, &v) in half.iter().enumerate() {
+                let (x, y) = (2 * (i % hw), 2 * (i / hw));
+                let sum: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                    .iter()
+                    .map(|(dx, dy)| luma[(y + dy) * iw + x + dx] as u32)
+                    .sum();
+                assert_eq!(v as u32, sum / 4, "{w}x{h} at {i}");
+            }
+            // The gate samples luma from the pixels as the reader's plane holds it.
+            let gray = Gray::of(&img, 0, 0, iw, h as usize);
+            let view = LumaOf(&img);
+            for (x, y) in [
+                (0.5f32, 0.5f32),
+                (3.2, 1.7),
+                (w as f32 - 0.5, h as f32 - 0.5),
+            ] {
+                assert_eq!(view.sample(x, y), gray.sample(x, y));
+            }
+        }
+    }
+
+    #[test]
+    fn fits_a_tilted_card_shaped_rectangle() {
+        // A filled rectangle of the card's proportions, 20 degrees from the x axis.
+        let (angle, dot, cx, cy) = (20f32.to_radians(), 1.5f32, 60.0f32, 45.0f32);
+        let (s, c) = angle.sin_cos();
+        let (w, h) = (120usize, 90usize);
+        let img: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (dx, dy) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+                let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+                let inside =
+                    u.abs() < CARD_W as f32 * dot * 0.5 && v.abs() < CARD_H as f32 * dot * 0.5;
+                if inside {
+                    250
+                } else {
+                    20
+                }
+            })
+            .collect();
+        let Runs { runs, .. } = runs_at(&img, w, h, &[128]).remove(0);
+        let p = fit_card(&runs).expect("card-shaped");
+        assert!((p.angle - angle).abs() < 0.02, "angle {}", p.angle);
+        assert!((p.dot / dot - 1.0).abs() < 0.05, "dot {}", p.dot);
+        assert!((p.cx - cx).abs() < 1.0 && (p.cy - cy).abs() < 1.0, "{p:?}");
+        // A square of the same area is not a card.
+        let side = ((CARD_W * CARD_H) as f32).sqrt() * dot;
+        let square: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (dx, dy) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+                if dx.abs() < side * 0.5 && dy.abs() < side * 0.5 {
+                    250
+                } else {
+                    20
+                }
+            })
+            .collect();
+        let Runs { runs, .. } = runs_at(&square, w, h, &[128]).remove(0);
+        assert!(fit_card(&runs).is_none());
     }
 
     #[test]
