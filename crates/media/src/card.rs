@@ -903,6 +903,10 @@ fn card_shaped_regions(
         thresholds.push(t as u8);
         t -= top as f32 * step;
     }
+    if thresholds.is_empty() {
+        // Too dark for any card.
+        return;
+    }
     let all_runs = runs_at(half, hw, hh, &thresholds);
     let mut parent: Vec<u32> = Vec::new();
     let mut size: Vec<u32> = Vec::new();
@@ -960,6 +964,14 @@ fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
     for (v, l) in level.iter_mut().enumerate() {
         *l = thresholds.iter().filter(|&&t| v >= t as usize).count() as u8;
     }
+    // The values at each level: `base..base + span`.
+    let mut band = vec![(0u8, 0u8); k + 1];
+    for l in 0..=k {
+        let base = level.iter().position(|&x| x as usize == l).unwrap_or(0);
+        let span = level.iter().filter(|&&x| x as usize == l).count();
+        // A level that spans all 256 values never changes (and then k == 0).
+        band[l] = (base as u8, span.min(255) as u8);
+    }
     let mut out: Vec<Runs> = (0..k)
         .map(|_| Runs {
             runs: Vec::new(),
@@ -983,7 +995,31 @@ fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
             }
         };
         let mut prev = 0usize;
-        for (x, &v) in row.iter().enumerate() {
+        let mut chunks = row.chunks_exact(16);
+        for (c, chunk) in (&mut chunks).enumerate() {
+            // Most stretches of sixteen stay at one level, where nothing opens or ends (a
+            // test the compiler vectorises).
+            let chunk: &[u8; 16] = chunk.try_into().expect("16 pixels");
+            let (base, span) = band[prev];
+            let leaves = chunk
+                .iter()
+                .fold(0u8, |any, &v| any | (v.wrapping_sub(base) >= span) as u8);
+            if leaves == 0 {
+                continue;
+            }
+            for (i, &v) in chunk.iter().enumerate() {
+                let x = 16 * c + i;
+                let cur = level[v as usize] as usize;
+                if cur > prev {
+                    open[prev + 1..=cur].fill(x as u32);
+                } else if cur < prev {
+                    close(&mut out, &open, cur, prev, x as u32 - 1);
+                }
+                prev = cur;
+            }
+        }
+        let rest = w - chunks.remainder().len();
+        for (x, &v) in row.iter().enumerate().skip(rest) {
             let cur = level[v as usize] as usize;
             if cur > prev {
                 open[prev + 1..=cur].fill(x as u32);
