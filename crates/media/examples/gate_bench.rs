@@ -1,11 +1,12 @@
 //! The card gate's cost and output over a generated collection (development aid).
 //!
-//! `cargo run --release -p athar-media --example gate_bench -- DIR [--all] [--n N] [--runs R] [--dump FILE] [--read]`
+//! `cargo run --release -p athar-media --example gate_bench -- DIR [--all] [--n N] [--runs R] [--dump FILE] [--read [--read-dump FILE]]`
 //!
 //! By default only the photos whose names carry no numbers (those `athar analyze` runs the
 //! gate on) are used. Decodes come first; then `card_regions` runs over them `R` times and
 //! the median ms per photo is printed. `--dump` writes each photo's regions, one line each.
-//! `--read` also times `read_card_near` on the 800 px decode of the photos the gate passes.
+//! `--read` also times `read_card_near` on the 800 px decode of the photos the gate passes
+//! (`--read-dump FILE` writes what it read).
 use std::io::Write;
 use std::time::Instant;
 
@@ -61,6 +62,7 @@ fn main() {
     if args.iter().any(|a| a == "--read") {
         let mut read = Vec::new();
         let mut found = 0;
+        let mut readings = Vec::new();
         for (p, img) in paths.iter().zip(&imgs) {
             let hints = card::card_regions(img);
             if hints.is_empty() {
@@ -69,8 +71,13 @@ fn main() {
             let bytes = std::fs::read(dir.join("photos").join(p)).unwrap();
             let big = decode_reduced(&bytes, card::MIN_WIDTH).unwrap().image;
             let t = Instant::now();
-            found += card::read_card_near(&big, &hints).is_some() as usize;
+            let c = card::read_card_near(&big, &hints);
             read.push(t.elapsed().as_secs_f64() * 1e3);
+            found += c.is_some() as usize;
+            readings.push(format!("{p} {c:?}"));
+        }
+        if let Some(f) = opt("--read-dump") {
+            std::fs::write(f, readings.join("\n")).unwrap();
         }
         read.sort_by(f64::total_cmp);
         println!(

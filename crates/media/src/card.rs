@@ -235,7 +235,9 @@ trait Plane {
         let (w, h) = self.size();
         let x = (x - 0.5).clamp(0.0, (w - 1) as f32);
         let y = (y - 0.5).clamp(0.0, (h - 1) as f32);
-        let (x0, y0) = (x as usize, y as usize);
+        // Through i32: a cast of f32 to usize costs several times more, and x, y are
+        // clamped to the image already.
+        let (x0, y0) = (x as i32 as usize, y as i32 as usize);
         let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
         let (fx, fy) = (x - x0 as f32, y - y0 as f32);
         let top = self.at(x0, y0) + (self.at(x1, y0) - self.at(x0, y0)) * fx;
@@ -304,16 +306,30 @@ impl Gray {
 }
 
 /// Whether dot `(u, v)` lies inside a glyph cell.
+#[inline]
 fn in_cell(u: usize, v: usize) -> bool {
-    if u < MARGIN_X || v < MARGIN_Y {
-        return false;
-    }
-    let (cu, cv) = (u - MARGIN_X, v - MARGIN_Y);
-    cu % CHAR_ADVANCE < GLYPH_W
-        && cu / CHAR_ADVANCE < MAX_CHARS
-        && cv % LINE_ADVANCE < GLYPH_H
-        && cv / LINE_ADVANCE < LINES
+    IN_CELL[v][u]
 }
+
+/// [`in_cell`] for every dot of the card, worked out once (the reader asks for every dot of
+/// every pose it tries).
+const IN_CELL: [[bool; CARD_W]; CARD_H] = {
+    let mut t = [[false; CARD_W]; CARD_H];
+    let mut v = MARGIN_Y;
+    while v < CARD_H {
+        let mut u = MARGIN_X;
+        while u < CARD_W {
+            let (cu, cv) = (u - MARGIN_X, v - MARGIN_Y);
+            t[v][u] = cu % CHAR_ADVANCE < GLYPH_W
+                && cu / CHAR_ADVANCE < MAX_CHARS
+                && cv % LINE_ADVANCE < GLYPH_H
+                && cv / LINE_ADVANCE < LINES;
+            u += 1;
+        }
+        v += 1;
+    }
+    t
+};
 
 struct Reading {
     /// Sum of the best SSD over all cells (lower is crisper).
