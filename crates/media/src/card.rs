@@ -981,13 +981,14 @@ fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
         *l = thresholds.iter().filter(|&&t| v >= t as usize).count() as u8;
     }
     // The values at each level: `base..base + span`.
-    let mut band = vec![(0u8, 0u8); k + 1];
-    for l in 0..=k {
-        let base = level.iter().position(|&x| x as usize == l).unwrap_or(0);
-        let span = level.iter().filter(|&&x| x as usize == l).count();
-        // A level that spans all 256 values never changes (and then k == 0).
-        band[l] = (base as u8, span.min(255) as u8);
-    }
+    let band: Vec<(u8, u8)> = (0..=k)
+        .map(|l| {
+            let base = level.iter().position(|&x| x as usize == l).unwrap_or(0);
+            let span = level.iter().filter(|&&x| x as usize == l).count();
+            // (All 256 values at one level only when there are no thresholds.)
+            (base as u8, span.min(255) as u8)
+        })
+        .collect();
     let mut out: Vec<Runs> = (0..k)
         .map(|_| Runs {
             runs: Vec::new(),
