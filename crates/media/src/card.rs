@@ -221,10 +221,71 @@ impl Pose {
     }
 }
 
+/// A grey image sampled between pixel centres.
+trait Plane {
+    /// Width and height in pixels.
+    fn size(&self) -> (usize, usize);
+
+    /// The grey level of pixel `(x, y)`.
+    fn at(&self, x: usize, y: usize) -> f32;
+
+    /// Bilinear sample at `(x, y)` (pixel centres at +0.5), clamped at the borders.
+    #[inline]
+    fn sample(&self, x: f32, y: f32) -> f32 {
+        let (w, h) = self.size();
+        let x = (x - 0.5).clamp(0.0, (w - 1) as f32);
+        let y = (y - 0.5).clamp(0.0, (h - 1) as f32);
+        // Through i32: a cast of f32 to usize costs several times more, and x, y are
+        // clamped to the image already.
+        let (x0, y0) = (x as i32 as usize, y as i32 as usize);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let top = self.at(x0, y0) + (self.at(x1, y0) - self.at(x0, y0)) * fx;
+        let bot = self.at(x0, y1) + (self.at(x1, y1) - self.at(x0, y1)) * fx;
+        top + (bot - top) * fy
+    }
+}
+
+/// Rec. 601 luma of an RGB pixel, rounded as [`RgbImage::luma_u8`] rounds it.
+#[inline]
+fn luma(p: &[u8]) -> u32 {
+    (77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8
+}
+
+/// The luma of an image, worked out where it is sampled: the gate samples a few thousand
+/// points of a photo, far fewer than it has pixels.
+struct LumaOf<'a>(&'a RgbImage);
+
+impl Plane for LumaOf<'_> {
+    #[inline]
+    fn size(&self) -> (usize, usize) {
+        (self.0.width as usize, self.0.height as usize)
+    }
+
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> f32 {
+        let i = (y * self.0.width as usize + x) * 3;
+        luma(&self.0.pixels[i..i + 3]) as f32
+    }
+}
+
+/// Luma as `f32`, for the reader, which samples each pixel many times.
 struct Gray {
     w: usize,
     h: usize,
     px: Vec<f32>,
+}
+
+impl Plane for Gray {
+    #[inline]
+    fn size(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> f32 {
+        self.px[y * self.w + x]
+    }
 }
 
 impl Gray {
@@ -234,9 +295,7 @@ impl Gray {
         let mut px = Vec::with_capacity((x1 - x0) * (y1 - y0));
         for y in y0..y1 {
             let row = &img.pixels[(y * iw + x0) * 3..(y * iw + x1) * 3];
-            px.extend(row.chunks_exact(3).map(|p| {
-                ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as f32
-            }));
+            px.extend(row.chunks_exact(3).map(|p| luma(p) as f32));
         }
         Gray {
             w: x1 - x0,
@@ -244,33 +303,33 @@ impl Gray {
             px,
         }
     }
-
-    #[inline]
-    fn sample(&self, x: f32, y: f32) -> f32 {
-        // Pixel centres at +0.5.
-        let x = (x - 0.5).clamp(0.0, (self.w - 1) as f32);
-        let y = (y - 0.5).clamp(0.0, (self.h - 1) as f32);
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let p = |x: usize, y: usize| self.px[y * self.w + x];
-        let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
-        let bot = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
-        top + (bot - top) * fy
-    }
 }
 
 /// Whether dot `(u, v)` lies inside a glyph cell.
+#[inline]
 fn in_cell(u: usize, v: usize) -> bool {
-    if u < MARGIN_X || v < MARGIN_Y {
-        return false;
-    }
-    let (cu, cv) = (u - MARGIN_X, v - MARGIN_Y);
-    cu % CHAR_ADVANCE < GLYPH_W
-        && cu / CHAR_ADVANCE < MAX_CHARS
-        && cv % LINE_ADVANCE < GLYPH_H
-        && cv / LINE_ADVANCE < LINES
+    IN_CELL[v][u]
 }
+
+/// [`in_cell`] for every dot of the card, worked out once (the reader asks for every dot of
+/// every pose it tries).
+const IN_CELL: [[bool; CARD_W]; CARD_H] = {
+    let mut t = [[false; CARD_W]; CARD_H];
+    let mut v = MARGIN_Y;
+    while v < CARD_H {
+        let mut u = MARGIN_X;
+        while u < CARD_W {
+            let (cu, cv) = (u - MARGIN_X, v - MARGIN_Y);
+            t[v][u] = cu % CHAR_ADVANCE < GLYPH_W
+                && cu / CHAR_ADVANCE < MAX_CHARS
+                && cv % LINE_ADVANCE < GLYPH_H
+                && cv / LINE_ADVANCE < LINES;
+            u += 1;
+        }
+        v += 1;
+    }
+    t
+};
 
 struct Reading {
     /// Sum of the best SSD over all cells (lower is crisper).
@@ -481,7 +540,7 @@ fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
         step: 0.04,
         floor: 60.0,
     };
-    card_shaped_regions(&half, hw, hh, sweep, |pts, p| {
+    card_shaped_regions(&half, hw, hh, sweep, |runs, p| {
         let full = p.at_full_size();
         // The same card comes back at the next thresholds, a little larger: its writing
         // (below) has been measured already.
@@ -491,7 +550,7 @@ fn candidates(g: &Gray, long: usize, mut each: impl FnMut(Pose) -> bool) {
         outlines.push(full);
         // The writing gives a better pose than the outline, which
         // may have merged with something bright next to the card.
-        let p = ink_pose(g, pts, full).unwrap_or(full);
+        let p = ink_pose(g, &pixels(runs), full).unwrap_or(full);
         let same = |q: &Pose| {
             (q.cx - p.cx).abs() < p.dot
                 && (q.cy - p.cy).abs() < p.dot
@@ -632,12 +691,17 @@ impl Probe {
     }
 
     fn plausible_size(&self) -> bool {
-        (DOT_MIN * self.long..=DOT_MAX * self.long).contains(&self.dot)
+        plausible_dot(self.dot, self.long)
     }
 }
 
-/// Calls `each` with every card-shaped candidate of `img` and what the gate measured on
-/// it, until it returns false.
+/// Whether a dot of `dot` pixels fits a card in a photo `long` pixels on its long side.
+fn plausible_dot(dot: f32, long: f32) -> bool {
+    (DOT_MIN * long..=DOT_MAX * long).contains(&dot)
+}
+
+/// Calls `each` with every card-shaped candidate of `img` of a plausible size and what the
+/// gate measured on it, until it returns false.
 fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     // Half the size again: a card at the smallest plausible size still covers a few hundred
     // pixels there, and the search costs a quarter.
@@ -645,19 +709,8 @@ fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
     if w < 32 || h < 32 {
         return;
     }
-    let luma = img.luma_u8();
-    let iw = img.width as usize;
-    let mut half = vec![0u8; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let i = 2 * y * iw + 2 * x;
-            let sum =
-                luma[i] as u32 + luma[i + 1] as u32 + luma[i + iw] as u32 + luma[i + iw + 1] as u32;
-            half[y * w + x] = (sum / 4) as u8;
-        }
-    }
-    // Most photos have no card-shaped region: the samples are made at the first one.
-    let mut g: Option<Gray> = None;
+    let half = half_luma(img);
+    let g = LumaOf(img);
     let mut outlines: Vec<Pose> = Vec::new();
     let sweep = Sweep {
         long: w.max(h),
@@ -672,27 +725,61 @@ fn gate_probes(img: &RgbImage, mut each: impl FnMut(Pose, Probe) -> bool) {
             return true;
         }
         outlines.push(full);
-        let g = g.get_or_insert_with(|| Gray {
-            w: iw,
-            h: img.height as usize,
-            px: luma.iter().map(|&v| v as f32).collect(),
-        });
-        match probe(g, &full) {
+        // The gate takes no card of another size: measuring it would be wasted.
+        if !plausible_dot(full.dot, img.width.max(img.height) as f32) {
+            return true;
+        }
+        match probe(&g, &full) {
             Some(pr) => each(full, pr),
             None => true,
         }
     });
 }
 
+/// The mean of each 2 x 2 block of `img`'s luma (each pixel's luma rounded first, as
+/// [`RgbImage::luma_u8`] does), in one pass over the pixels.
+fn half_luma(img: &RgbImage) -> Vec<u8> {
+    let iw = img.width as usize;
+    let (w, h) = (iw / 2, img.height as usize / 2);
+    let mut half = vec![0u8; w * h];
+    if w == 0 {
+        return half;
+    }
+    // Luma in u16 arithmetic (77 r + 150 g + 29 b + 128 < 2^16): about half the
+    // instructions of u32 (the compiler vectorises neither).
+    let luma16 = |p: &[u8]| {
+        77u16
+            .wrapping_mul(p[0] as u16)
+            .wrapping_add(150u16.wrapping_mul(p[1] as u16))
+            .wrapping_add(29u16.wrapping_mul(p[2] as u16))
+            .wrapping_add(128)
+            >> 8
+    };
+    for (y, out) in half.chunks_exact_mut(w).enumerate() {
+        let top = &img.pixels[2 * y * iw * 3..][..w * 6];
+        let bot = &img.pixels[(2 * y + 1) * iw * 3..][..w * 6];
+        for ((o, a), b) in out
+            .iter_mut()
+            .zip(top.chunks_exact(6))
+            .zip(bot.chunks_exact(6))
+        {
+            let sum = luma16(&a[..3]) + luma16(&a[3..]) + luma16(&b[..3]) + luma16(&b[3..]);
+            *o = (sum >> 2) as u8;
+        }
+    }
+    half
+}
+
 /// Measure a candidate pose (see [`Probe`]); `None` when it reaches outside the image.
-fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
+fn probe(g: &impl Plane, p: &Pose) -> Option<Probe> {
+    let (gw, gh) = g.size();
     const RING: isize = 2;
     let (cw, ch) = (CARD_W as isize, CARD_H as isize);
     let mut s = [[0f32; CARD_W]; CARD_H];
     for (v, row) in s.iter_mut().enumerate() {
         for (u, val) in row.iter_mut().enumerate() {
             let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
-            if x < 0.0 || y < 0.0 || x >= g.w as f32 || y >= g.h as f32 {
+            if x < 0.0 || y < 0.0 || x >= gw as f32 || y >= gh as f32 {
                 return None;
             }
             *val = g.sample(x, y);
@@ -707,7 +794,7 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
                 continue;
             }
             let (x, y) = p.map(u as f32 + 0.5, v as f32 + 0.5);
-            if x >= 0.0 && y >= 0.0 && x < g.w as f32 && y < g.h as f32 {
+            if x >= 0.0 && y >= 0.0 && x < gw as f32 && y < gh as f32 {
                 ring.push(g.sample(x, y));
             }
         }
@@ -762,7 +849,7 @@ fn probe(g: &Gray, p: &Pose) -> Option<Probe> {
         text: bands.iter().cloned().fold(0.0, f32::max),
         gaps,
         dot: p.dot,
-        long: g.w.max(g.h) as f32,
+        long: gw.max(gh) as f32,
     })
 }
 
@@ -779,15 +866,28 @@ struct Sweep {
     floor: f32,
 }
 
-/// Calls `each` with the pixels and fitted pose of every bright, card-shaped connected
-/// region of the grey image `half`, over a range of thresholds (lighting varies), until it
-/// returns false; see [`Sweep`].
+/// A run of bright pixels in one row: `x0..=x1` of row `y`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    y: u32,
+    x0: u32,
+    x1: u32,
+}
+
+/// Calls `each` with the runs and fitted pose of every bright, card-shaped connected region
+/// (4-connected) of the grey image `half`, over a range of thresholds (lighting varies),
+/// until it returns false; see [`Sweep`]. At each threshold, regions come in the raster
+/// order of their first pixels, and a region's runs in raster order.
+///
+/// Each threshold's bright set is cut into runs along the rows, and runs that touch runs
+/// of the row above are joined (union-find, the earliest run as the root): the work goes
+/// with the number of runs, not of pixels, and only regions of a card's size are fitted.
 fn card_shaped_regions(
     half: &[u8],
     hw: usize,
     hh: usize,
     sweep: Sweep,
-    mut each: impl FnMut(&[(u32, u32)], Pose) -> bool,
+    mut each: impl FnMut(&[Run], Pose) -> bool,
 ) {
     let mut hist = [0usize; 256];
     for &v in half {
@@ -813,66 +913,199 @@ fn card_shaped_regions(
     let (dmin, dmax) = (DOT_MIN * long, DOT_MAX * long);
     let area_min = (CARD_W * CARD_H) as f32 * dmin * dmin * 0.55 / slack;
     let area_max = (CARD_W * CARD_H) as f32 * dmax * dmax * slack;
-    let mut label = vec![0u32; hw * hh];
-    let mut stack = Vec::new();
-    let mut pts: Vec<(u32, u32)> = Vec::new();
+    let mut thresholds = Vec::new();
     let mut t = top as f32 * 0.97;
     while t > top as f32 * 0.45 && t > floor {
-        let thr = t as u8;
-        label.iter_mut().for_each(|l| *l = 0);
-        let mut next = 0u32;
-        for start in 0..hw * hh {
-            if label[start] != 0 || half[start] < thr {
+        thresholds.push(t as u8);
+        t -= top as f32 * step;
+    }
+    if thresholds.is_empty() {
+        // Too dark for any card.
+        return;
+    }
+    let all_runs = runs_at(half, hw, hh, &thresholds);
+    let mut parent: Vec<u32> = Vec::new();
+    let mut size: Vec<u32> = Vec::new();
+    let mut last: Vec<u32> = Vec::new();
+    let mut region: Vec<Run> = Vec::new();
+    for (&thr, Runs { runs, row_start }) in thresholds.iter().zip(&all_runs) {
+        // Fewer bright pixels than the smallest card: no region can be one.
+        if (hist[thr as usize..].iter().sum::<usize>() as f32) < area_min {
+            continue;
+        }
+        label_regions(runs, row_start, &mut parent);
+        size.clear();
+        size.resize(runs.len(), 0);
+        last.clear();
+        last.resize(runs.len(), 0);
+        for (r, run) in runs.iter().enumerate() {
+            let root = parent[r] as usize;
+            size[root] += run.x1 - run.x0 + 1;
+            last[root] = r as u32;
+        }
+        for root in 0..runs.len() {
+            let n = size[root] as f32;
+            if parent[root] as usize != root || n < area_min || n > area_max {
                 continue;
             }
-            next += 1;
-            pts.clear();
-            // Scanline fill: label whole runs of a row at once, seed the rows above and
-            // below once per run.
-            stack.push((start % hw, start / hw));
-            while let Some((sx, y)) = stack.pop() {
-                let row = y * hw;
-                if label[row + sx] != 0 {
-                    continue;
-                }
-                let (mut lx, mut rx) = (sx, sx);
-                while lx > 0 && label[row + lx - 1] == 0 && half[row + lx - 1] >= thr {
-                    lx -= 1;
-                }
-                while rx + 1 < hw && label[row + rx + 1] == 0 && half[row + rx + 1] >= thr {
-                    rx += 1;
-                }
-                for x in lx..=rx {
-                    label[row + x] = next;
-                    pts.push((x as u32, y as u32));
-                }
-                for ny in [y.wrapping_sub(1), y + 1] {
-                    if ny >= hh {
-                        continue;
-                    }
-                    let nrow = ny * hw;
-                    let mut in_run = false;
-                    for x in lx..=rx {
-                        let free = label[nrow + x] == 0 && half[nrow + x] >= thr;
-                        if free && !in_run {
-                            stack.push((x, ny));
-                        }
-                        in_run = free;
-                    }
-                }
-            }
-            let n = pts.len() as f32;
-            if n < area_min || n > area_max {
-                continue;
-            }
-            if let Some(p) = fit_card(&pts) {
-                if !each(&pts, p) {
+            region.clear();
+            region.extend(
+                (root..=last[root] as usize)
+                    .filter(|&r| parent[r] as usize == root)
+                    .map(|r| runs[r]),
+            );
+            if let Some(p) = fit_card(&region) {
+                if !each(&region, p) {
                     return;
                 }
             }
         }
-        t -= top as f32 * step;
     }
+}
+
+/// The bright runs of an image at one threshold, in raster order.
+struct Runs {
+    runs: Vec<Run>,
+    /// Index in `runs` of each row's first run, and the number of runs at the end.
+    row_start: Vec<usize>,
+}
+
+/// The runs of pixels of the `w` x `h` grey image `img` at or above each of `thresholds`
+/// (decreasing), in one pass over the pixels: a pixel's level is the number of
+/// thresholds it reaches, and a run at threshold `i` is a stretch of a row whose levels
+/// are all at least `thresholds.len() - i`.
+fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
+    let k = thresholds.len();
+    let mut level = [0u8; 256];
+    for (v, l) in level.iter_mut().enumerate() {
+        *l = thresholds.iter().filter(|&&t| v >= t as usize).count() as u8;
+    }
+    // The values at each level: `base..base + span`.
+    let band: Vec<(u8, u8)> = (0..=k)
+        .map(|l| {
+            let base = level.iter().position(|&x| x as usize == l).unwrap_or(0);
+            let span = level.iter().filter(|&&x| x as usize == l).count();
+            // (All 256 values at one level only when there are no thresholds.)
+            (base as u8, span.min(255) as u8)
+        })
+        .collect();
+    let mut out: Vec<Runs> = (0..k)
+        .map(|_| Runs {
+            runs: Vec::new(),
+            row_start: vec![0; h + 1],
+        })
+        .collect();
+    // Where the open run at each level began.
+    let mut open = vec![0u32; k + 1];
+    for (y, row) in img.chunks_exact(w).take(h).enumerate() {
+        for r in out.iter_mut() {
+            r.row_start[y] = r.runs.len();
+        }
+        // Ends the runs open at levels `from + 1..=to` at `x1`.
+        let close = |out: &mut [Runs], open: &[u32], from: usize, to: usize, x1: u32| {
+            for m in from + 1..=to {
+                out[k - m].runs.push(Run {
+                    y: y as u32,
+                    x0: open[m],
+                    x1,
+                });
+            }
+        };
+        let mut prev = 0usize;
+        let mut chunks = row.chunks_exact(16);
+        for (c, chunk) in (&mut chunks).enumerate() {
+            // Most stretches of sixteen stay at one level, where nothing opens or ends (a
+            // test the compiler vectorises).
+            let chunk: &[u8; 16] = chunk.try_into().expect("16 pixels");
+            let (base, span) = band[prev];
+            let leaves = chunk
+                .iter()
+                .fold(0u8, |any, &v| any | (v.wrapping_sub(base) >= span) as u8);
+            if leaves == 0 {
+                continue;
+            }
+            for (i, &v) in chunk.iter().enumerate() {
+                let x = 16 * c + i;
+                let cur = level[v as usize] as usize;
+                if cur > prev {
+                    open[prev + 1..=cur].fill(x as u32);
+                } else if cur < prev {
+                    close(&mut out, &open, cur, prev, x as u32 - 1);
+                }
+                prev = cur;
+            }
+        }
+        let rest = w - chunks.remainder().len();
+        for (x, &v) in row.iter().enumerate().skip(rest) {
+            let cur = level[v as usize] as usize;
+            if cur > prev {
+                open[prev + 1..=cur].fill(x as u32);
+            } else if cur < prev {
+                close(&mut out, &open, cur, prev, x as u32 - 1);
+            }
+            prev = cur;
+        }
+        close(&mut out, &open, 0, prev, w as u32 - 1);
+    }
+    for r in out.iter_mut() {
+        r.row_start[h] = r.runs.len();
+    }
+    out
+}
+
+/// Sets `parent[r]` to the first run (in raster order) of the 4-connected region of each
+/// run `r` of `runs` (`row_start` as in [`Runs`]).
+fn label_regions(runs: &[Run], row_start: &[usize], parent: &mut Vec<u32>) {
+    parent.clear();
+    parent.extend(0..runs.len() as u32);
+    for y in 1..row_start.len() - 1 {
+        let (mut i, mut j) = (row_start[y - 1], row_start[y]);
+        while i < row_start[y] && j < row_start[y + 1] {
+            let (a, b) = (runs[i], runs[j]);
+            if a.x0 <= b.x1 && b.x0 <= a.x1 {
+                join(parent, i, j);
+            }
+            // Move on from the run that ends first.
+            if a.x1 < b.x1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    // Parents come before their children, so one pass in order points every run at its
+    // root.
+    for r in 0..runs.len() {
+        parent[r] = parent[parent[r] as usize];
+    }
+}
+
+/// Joins the regions of runs `a` and `b`: the root with the smaller index becomes the
+/// root of both (so a region's root is its first run in raster order).
+fn join(parent: &mut [u32], a: usize, b: usize) {
+    let (ra, rb) = (root_of(parent, a), root_of(parent, b));
+    if ra < rb {
+        parent[rb] = ra as u32;
+    } else if rb < ra {
+        parent[ra] = rb as u32;
+    }
+}
+
+/// The root of run `r`, halving the path on the way.
+fn root_of(parent: &mut [u32], mut r: usize) -> usize {
+    while parent[r] as usize != r {
+        let up = parent[parent[r] as usize];
+        parent[r] = up;
+        r = up as usize;
+    }
+    r
+}
+
+/// The pixels of `runs`, in order.
+fn pixels(runs: &[Run]) -> Vec<(u32, u32)> {
+    runs.iter()
+        .flat_map(|r| (r.x0..=r.x1).map(move |x| (x, r.y)))
+        .collect()
 }
 
 /// Pose from the writing on a card: the dark pixels enclosed by the bright
@@ -1023,34 +1256,44 @@ fn ink_pose(g: &Gray, pts: &[(u32, u32)], guess: Pose) -> Option<Pose> {
     })
 }
 
-/// Pose of a rectangle of aspect CARD_W:CARD_H fitted to a pixel set, or
-/// `None` when the set is not card-shaped.
-fn fit_card(pts: &[(u32, u32)]) -> Option<Pose> {
-    let n = pts.len() as f64;
-    let (mut sx, mut sy) = (0f64, 0f64);
-    for &(x, y) in pts {
-        sx += x as f64;
-        sy += y as f64;
+/// Pose of a rectangle of aspect CARD_W:CARD_H fitted to the pixels of `runs`, or `None`
+/// when they are not card-shaped.
+fn fit_card(runs: &[Run]) -> Option<Pose> {
+    // Moments from each run's sums in closed form (exact in integers).
+    let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    // Sum of k^2 for k in 0..=m.
+    let squares = |m: u64| m * (m + 1) * (2 * m + 1) / 6;
+    for r in runs {
+        let (x0, x1, y) = (r.x0 as u64, r.x1 as u64, r.y as u64);
+        let len = x1 - x0 + 1;
+        let rx = (x0 + x1) * len / 2;
+        n += len;
+        sx += rx;
+        sy += y * len;
+        sxx += squares(x1) - if x0 > 0 { squares(x0 - 1) } else { 0 };
+        syy += y * y * len;
+        sxy += y * rx;
     }
-    let (mx, my) = (sx / n, sy / n);
-    let (mut sxx, mut syy, mut sxy) = (0f64, 0f64, 0f64);
-    for &(x, y) in pts {
-        let (dx, dy) = (x as f64 - mx, y as f64 - my);
-        sxx += dx * dx;
-        syy += dy * dy;
-        sxy += dx * dy;
-    }
-    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let nf = n as f64;
+    let (mx, my) = (sx as f64 / nf, sy as f64 / nf);
+    let cxx = sxx as f64 - sx as f64 * mx;
+    let cyy = syy as f64 - sy as f64 * my;
+    let cxy = sxy as f64 - sx as f64 * my;
+    let angle = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
     let (s, c) = angle.sin_cos();
+    // Extents along the axes: a linear function is extreme at the ends of a run.
     let (mut umin, mut umax, mut vmin, mut vmax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in pts {
-        let (dx, dy) = (x as f64 - mx, y as f64 - my);
-        let u = dx * c + dy * s;
-        let v = -dx * s + dy * c;
-        umin = umin.min(u);
-        umax = umax.max(u);
-        vmin = vmin.min(v);
-        vmax = vmax.max(v);
+    for r in runs {
+        let dy = r.y as f64 - my;
+        for x in [r.x0, r.x1] {
+            let dx = x as f64 - mx;
+            let u = dx * c + dy * s;
+            let v = -dx * s + dy * c;
+            umin = umin.min(u);
+            umax = umax.max(u);
+            vmin = vmin.min(v);
+            vmax = vmax.max(v);
+        }
     }
     let (lu, lv) = (umax - umin + 1.0, vmax - vmin + 1.0);
     let aspect = lu / lv;
@@ -1058,7 +1301,7 @@ fn fit_card(pts: &[(u32, u32)]) -> Option<Pose> {
     if (aspect / want - 1.0).abs() > 0.2 {
         return None;
     }
-    let fill = n / (lu * lv);
+    let fill = nf / (lu * lv);
     if !(0.55..=1.05).contains(&fill) {
         return None;
     }
@@ -1240,6 +1483,193 @@ mod tests {
             }
         }
         img
+    }
+
+    /// A grey image of random blobs (regions of many shapes and sizes at any threshold).
+    fn blobs(w: usize, h: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let centres: Vec<(f32, f32, f32, u8)> = (0..12)
+            .map(|_| {
+                let r = rand();
+                (
+                    (r % w as u64) as f32,
+                    ((r >> 16) % h as u64) as f32,
+                    2.0 + ((r >> 32) % 9) as f32,
+                    (r >> 48) as u8,
+                )
+            })
+            .collect();
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let noise = (rand() % 40) as u8;
+                centres
+                    .iter()
+                    .filter(|c| (x - c.0).hypot(y - c.1) < c.2)
+                    .map(|c| c.3)
+                    .max()
+                    .unwrap_or(30)
+                    .saturating_add(noise)
+            })
+            .collect()
+    }
+
+    /// 4-connected components of `mask` by flood fill: each pixel's label is its region's
+    /// first pixel in raster order.
+    fn flood_labels(mask: &[bool], w: usize) -> Vec<usize> {
+        let mut label = vec![usize::MAX; mask.len()];
+        for start in 0..mask.len() {
+            if !mask[start] || label[start] != usize::MAX {
+                continue;
+            }
+            let mut stack = vec![start];
+            label[start] = start;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                let mut near = vec![];
+                if x > 0 {
+                    near.push(i - 1);
+                }
+                if x + 1 < w {
+                    near.push(i + 1);
+                }
+                if y > 0 {
+                    near.push(i - w);
+                }
+                if i + w < mask.len() {
+                    near.push(i + w);
+                }
+                for j in near {
+                    if mask[j] && label[j] == usize::MAX {
+                        label[j] = start;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        label
+    }
+
+    #[test]
+    fn runs_and_regions_agree_with_a_flood_fill() {
+        let thresholds = [230, 200, 160, 120, 80, 50];
+        for seed in 0..24u64 {
+            let (w, h) = (31 + seed as usize % 7, 19 + seed as usize % 5);
+            let img = blobs(w, h, seed);
+            let all = runs_at(&img, w, h, &thresholds);
+            for (&t, Runs { runs, row_start }) in thresholds.iter().zip(&all) {
+                let mask: Vec<bool> = img.iter().map(|&v| v >= t).collect();
+                // The runs cover exactly the bright pixels, each run whole, row by row.
+                let mut covered = vec![false; w * h];
+                for (y, rows) in row_start.windows(2).enumerate() {
+                    for r in &runs[rows[0]..rows[1]] {
+                        assert_eq!(r.y as usize, y);
+                        let (x0, x1) = (r.x0 as usize, r.x1 as usize);
+                        assert!(x0 == 0 || !mask[y * w + x0 - 1], "run starts late");
+                        assert!(x1 + 1 == w || !mask[y * w + x1 + 1], "run ends early");
+                        for x in x0..=x1 {
+                            assert!(!covered[y * w + x], "pixel in two runs");
+                            covered[y * w + x] = true;
+                        }
+                    }
+                }
+                assert_eq!(covered, mask, "seed {seed} threshold {t}");
+                assert_eq!(row_start[h], runs.len());
+                // Every run is labelled with its region's first run.
+                let mut parent = Vec::new();
+                label_regions(runs, row_start, &mut parent);
+                let flood = flood_labels(&mask, w);
+                for (r, run) in runs.iter().enumerate() {
+                    let root = runs[parent[r] as usize];
+                    let first = root.y as usize * w + root.x0 as usize;
+                    for x in run.x0..=run.x1 {
+                        assert_eq!(flood[run.y as usize * w + x as usize], first, "seed {seed}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn half_luma_is_the_mean_of_rounded_luma() {
+        for (w, h) in [(7u32, 5u32), (64, 48), (33, 2)] {
+            let mut img = RgbImage::new(w, h);
+            let mut seed = 0x2545_f491_4f6c_dd1du64 ^ (w as u64);
+            for p in img.pixels.iter_mut() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *p = (seed >> 56) as u8;
+            }
+            let luma = img.luma_u8();
+            let (hw, iw) = (w as usize / 2, w as usize);
+            let half = half_luma(&img);
+            assert_eq!(half.len(), hw * (h as usize / 2));
+            for (i, &v) in half.iter().enumerate() {
+                let (x, y) = (2 * (i % hw), 2 * (i / hw));
+                let sum: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                    .iter()
+                    .map(|(dx, dy)| luma[(y + dy) * iw + x + dx] as u32)
+                    .sum();
+                assert_eq!(v as u32, sum / 4, "{w}x{h} at {i}");
+            }
+            // The gate samples luma from the pixels as the reader's plane holds it.
+            let gray = Gray::of(&img, 0, 0, iw, h as usize);
+            let view = LumaOf(&img);
+            for (x, y) in [
+                (0.5f32, 0.5f32),
+                (3.2, 1.7),
+                (w as f32 - 0.5, h as f32 - 0.5),
+            ] {
+                assert_eq!(view.sample(x, y), gray.sample(x, y));
+            }
+        }
+    }
+
+    #[test]
+    fn fits_a_tilted_card_shaped_rectangle() {
+        // A filled rectangle of the card's proportions, 20 degrees from the x axis.
+        let (angle, dot, cx, cy) = (20f32.to_radians(), 1.5f32, 60.0f32, 45.0f32);
+        let (s, c) = angle.sin_cos();
+        let (w, h) = (120usize, 90usize);
+        let img: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (dx, dy) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+                let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+                let inside =
+                    u.abs() < CARD_W as f32 * dot * 0.5 && v.abs() < CARD_H as f32 * dot * 0.5;
+                if inside {
+                    250
+                } else {
+                    20
+                }
+            })
+            .collect();
+        let Runs { runs, .. } = runs_at(&img, w, h, &[128]).remove(0);
+        let p = fit_card(&runs).expect("card-shaped");
+        assert!((p.angle - angle).abs() < 0.02, "angle {}", p.angle);
+        assert!((p.dot / dot - 1.0).abs() < 0.05, "dot {}", p.dot);
+        assert!((p.cx - cx).abs() < 1.0 && (p.cy - cy).abs() < 1.0, "{p:?}");
+        // A square of the same area is not a card.
+        let side = ((CARD_W * CARD_H) as f32).sqrt() * dot;
+        let square: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (dx, dy) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+                if dx.abs() < side * 0.5 && dy.abs() < side * 0.5 {
+                    250
+                } else {
+                    20
+                }
+            })
+            .collect();
+        let Runs { runs, .. } = runs_at(&square, w, h, &[128]).remove(0);
+        assert!(fit_card(&runs).is_none());
     }
 
     #[test]
