@@ -21,6 +21,7 @@ pub mod decode;
 mod exif;
 mod ifd;
 mod jpeg;
+pub mod jpeg_encode;
 pub mod numbers;
 pub mod ops;
 pub mod pdq;

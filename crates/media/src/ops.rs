@@ -578,22 +578,11 @@ pub fn crop(img: &RgbImage, x: u32, y: u32, w: u32, h: u32) -> RgbImage {
     }
 }
 
-/// Encode as baseline JPEG (4:2:0) at `quality`.
+/// Encode as baseline JPEG (4:2:0, chroma averaged over 2 x 2 pixels) at
+/// `quality` (see [`crate::jpeg_encode`]).
 pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
-    if img.width > u16::MAX as u32 || img.height > u16::MAX as u32 {
-        return Err("image too large for JPEG".into());
-    }
-    let mut out = Vec::with_capacity(img.pixels.len() / 8);
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    enc.encode(
-        &img.pixels,
-        img.width as u16,
-        img.height as u16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(out)
+    crate::jpeg_encode::encode_rgb(&img.pixels, img.width, img.height, quality)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
