@@ -10,23 +10,46 @@
 
 /// Zigzag order: `ZIGZAG[k]` is the row-major index of the k-th coefficient.
 const ZIGZAG: [u8; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
+
+/// [`ZIGZAG`] as indices into the DCT's column-major output.
+const ZIGZAG_T: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut k = 0;
+    while k < 64 {
+        let n = ZIGZAG[k];
+        t[k] = (n % 8) * 8 + n / 8;
+        k += 1;
+    }
+    t
+};
+
+/// Zigzag position of each index of the DCT's column-major output.
+const ZIGZAG_POS: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut k = 0;
+    while k < 64 {
+        t[ZIGZAG_T[k] as usize] = k as u8;
+        k += 1;
+    }
+    t
+};
 
 /// Annex K.1 luminance quantisation table, row-major.
 const LUMA_Q: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69,
-    56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104,
-    113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 
 /// Annex K.1 chrominance quantisation table, row-major.
 const CHROMA_Q: [u16; 64] = [
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99,
-    99, 47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
 ];
 
 /// Annex K.3 Huffman tables: code counts per length 1-16, then the symbols.
@@ -301,8 +324,22 @@ impl McuRow {
         let pw = self.pw;
         for (r, dst) in self.y.chunks_exact_mut(pw).enumerate() {
             let src = row(y0 + r);
-            for (d, p) in dst.iter_mut().zip(src.chunks_exact(3)) {
-                *d = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32 - 128.0;
+            // Eight pixels at a time, fixed-size arrays the compiler
+            // vectorises (a plain loop over RGB triples stays scalar).
+            let mut d8 = dst[..w].chunks_exact_mut(8);
+            let mut s8 = src.chunks_exact(24);
+            for (d, p) in (&mut d8).zip(&mut s8) {
+                let p: &[u8; 24] = p.try_into().unwrap();
+                for i in 0..8 {
+                    d[i] = luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
+                }
+            }
+            for (d, p) in d8
+                .into_remainder()
+                .iter_mut()
+                .zip(s8.remainder().chunks_exact(3))
+            {
+                *d = luma(p[0], p[1], p[2]);
             }
             let last = dst[w - 1];
             dst[w..].fill(last);
@@ -323,7 +360,9 @@ impl McuRow {
                 .zip(a2.chunks_exact(6))
                 .zip(b2.chunks_exact(6))
             {
-                let s = |c: usize| (p[c] as u32 + p[c + 3] as u32 + q[c] as u32 + q[c + 3] as u32) as f32;
+                let s = |c: usize| {
+                    (p[c] as u32 + p[c + 3] as u32 + q[c] as u32 + q[c + 3] as u32) as f32
+                };
                 let (r, g, b) = (s(0), s(1), s(2));
                 *db = 0.25 * (-0.168_736 * r - 0.331_264 * g + 0.5 * b);
                 *dr = 0.25 * (0.5 * r - 0.418_688 * g - 0.081_312 * b);
@@ -352,6 +391,12 @@ impl McuRow {
         }
         b
     }
+}
+
+/// JFIF luma, level-shifted.
+#[inline(always)]
+fn luma(r: u8, g: u8, b: u8) -> f32 {
+    0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32 - 128.0
 }
 
 fn encode_scan(
@@ -448,17 +493,26 @@ fn encode_block(b: &[[f32; 8]; 8], t: &Tables, prev_dc: &mut i32, bits: &mut Bit
         let x = (c * r).clamp(-(MAX_AC as f32), MAX_AC as f32);
         *qv = ((x + 12_582_912.0).to_bits() as i32) - 0x4B40_0000;
     }
-    // Zigzag order, and a mask of the non-zero AC coefficients.
-    let mut zz = [0i32; 64];
-    let mut mask = 0u64;
-    for (k, &n) in ZIGZAG.iter().enumerate() {
-        // `n` is row-major (v * 8 + u); `q` is column-major.
-        let v = q[(n as usize % 8) * 8 + n as usize / 8];
-        zz[k] = v;
-        mask |= ((v != 0) as u64) << k;
+    // Most coefficients are zero: a mask of the non-zero ones, built eight
+    // at a time (flags as bytes, gathered into bits by one multiplication),
+    // then moved bit by bit to zigzag positions.
+    let mut nz = 0u64;
+    for (c, chunk) in q.chunks_exact(8).enumerate() {
+        let mut flags = [0u8; 8];
+        for (f, &v) in flags.iter_mut().zip(chunk) {
+            *f = (v != 0) as u8;
+        }
+        nz |= (u64::from_le_bytes(flags).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * c);
     }
-    let diff = zz[0] - *prev_dc;
-    *prev_dc = zz[0];
+    let mut mask = 0u64;
+    while nz != 0 {
+        mask |= 1 << ZIGZAG_POS[nz.trailing_zeros() as usize];
+        nz &= nz - 1;
+    }
+    let coef = |k: u32| q[ZIGZAG_T[k as usize & 63] as usize];
+    let dc = q[0];
+    let diff = dc - *prev_dc;
+    *prev_dc = dc;
     let (size, value) = magnitude(diff);
     let (code, len) = t.dc.0[size as usize];
     bits.put(((code as u32) << size) | value, len as u32 + size);
@@ -473,7 +527,7 @@ fn encode_block(b: &[[f32; 8]; 8], t: &Tables, prev_dc: &mut i32, bits: &mut Bit
             bits.put(code as u32, len as u32);
             run -= 16;
         }
-        let (size, value) = magnitude(zz[k as usize]);
+        let (size, value) = magnitude(coef(k));
         let (code, len) = t.ac.0[((run << 4) | size) as usize];
         bits.put(((code as u32) << size) | value, len as u32 + size);
         last = k;
@@ -502,7 +556,11 @@ mod tests {
         for y in 0..h {
             for x in 0..w {
                 let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
-                let edge = if (x / 13 + y / 17) % 2 == 0 { 40.0 } else { 0.0 };
+                let edge = if (x / 13 + y / 17) % 2 == 0 {
+                    40.0
+                } else {
+                    0.0
+                };
                 p.push((200.0 * fx + edge) as u8);
                 p.push((180.0 * fy + 30.0) as u8);
                 p.push((100.0 + 80.0 * (fx * 9.0).sin() * fy) as u8);
@@ -531,7 +589,15 @@ mod tests {
 
     #[test]
     fn round_trips_through_an_independent_decoder() {
-        for (w, h) in [(320, 240), (160, 120), (80, 60), (1, 1), (17, 9), (33, 47), (8, 16)] {
+        for (w, h) in [
+            (320, 240),
+            (160, 120),
+            (80, 60),
+            (1, 1),
+            (17, 9),
+            (33, 47),
+            (8, 16),
+        ] {
             let src = pattern(w, h);
             for q in [30, 75, 80, 95] {
                 let jpg = encode_rgb(&src, w as u32, h as u32, q).unwrap();
@@ -565,7 +631,12 @@ mod tests {
                 let (po, pt) = (psnr(&src, &decode(&ours).0), psnr(&src, &decode(&theirs).0));
                 assert!(po > pt - 0.3, "{w}x{h} q{q}: {po:.2} dB vs {pt:.2}");
                 let ratio = ours.len() as f64 / theirs.len() as f64;
-                assert!(ratio < 1.1, "{w}x{h} q{q}: {} bytes vs {}", ours.len(), theirs.len());
+                assert!(
+                    ratio < 1.1,
+                    "{w}x{h} q{q}: {} bytes vs {}",
+                    ours.len(),
+                    theirs.len()
+                );
             }
         }
     }
@@ -585,7 +656,9 @@ mod tests {
         // Full-range noise at quality 100 (quantiser 1) pushes coefficients
         // to their limits; flat white writes 0xFF-heavy data.
         let (w, h) = (48, 40);
-        let noise: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 256) as u8 ^ 0x5A).collect();
+        let noise: Vec<u8> = (0..w * h * 3)
+            .map(|i| (i * 7919 % 256) as u8 ^ 0x5A)
+            .collect();
         let white = vec![255u8; w * h * 3];
         let black = vec![0u8; w * h * 3];
         for src in [&noise, &white, &black] {
@@ -596,18 +669,31 @@ mod tests {
                 // as much as jpeg-encoder, not more.
                 let theirs = decode(&jpeg_encoder_bytes(src, w, h, q)).0;
                 let (ours, theirs) = (psnr(src, &px), psnr(src, &theirs));
-                assert!(ours > theirs - 0.5, "q{q}: {ours:.1} dB, jpeg-encoder {theirs:.1}");
+                assert!(
+                    ours > theirs - 0.5,
+                    "q{q}: {ours:.1} dB, jpeg-encoder {theirs:.1}"
+                );
             }
         }
-        assert_eq!(&decode(&encode_rgb(&white, 48, 40, 90).unwrap()).0[..3], &[255, 255, 255]);
+        assert_eq!(
+            &decode(&encode_rgb(&white, 48, 40, 90).unwrap()).0[..3],
+            &[255, 255, 255]
+        );
     }
 
     #[test]
     fn bad_input_is_refused() {
-        assert!(matches!(encode_rgb(&[], 0, 5, 80), Err(EncodeError::Empty(0, 5))));
+        assert!(matches!(
+            encode_rgb(&[], 0, 5, 80),
+            Err(EncodeError::Empty(0, 5))
+        ));
         assert!(matches!(
             encode_rgb(&[0; 10], 2, 2, 80),
-            Err(EncodeError::Length { got: 10, want: 12, .. })
+            Err(EncodeError::Length {
+                got: 10,
+                want: 12,
+                ..
+            })
         ));
         assert!(matches!(
             encode_rgb(&[], 70_000, 1, 80),

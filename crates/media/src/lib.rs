@@ -272,6 +272,8 @@ fn blur_preview(levels: &mut Vec<Cow<'_, RgbImage>>, frac: f32) -> (RgbImage, f3
     (ops::gaussian_blur(&levels[i], s), s)
 }
 
+// Not inlined: profilers measure it by name (`--toggle-collect`).
+#[inline(never)]
 fn derivatives(
     dec: &Decoded,
     orientation: u16,

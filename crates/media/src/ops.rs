@@ -216,16 +216,19 @@ fn resize_down_first(
             }
             next += 1;
         }
-        col.fill(0.0);
-        for (k, &wt) in ws.iter().enumerate() {
+        // The first tap sets the sums (no separate clearing pass).
+        let row = |k: usize| {
+            let slot = (s0 + k) % ring;
+            &rows[slot * src_len..(slot + 1) * src_len]
+        };
+        for (c, &v) in col.iter_mut().zip(row(0)) {
+            *c = ws[0] * v;
+        }
+        for (k, &wt) in ws.iter().enumerate().skip(1) {
             if wt == 0.0 {
                 continue;
             }
-            let slot = (s0 + k) % ring;
-            for (c, &v) in col
-                .iter_mut()
-                .zip(&rows[slot * src_len..(slot + 1) * src_len])
-            {
+            for (c, &v) in col.iter_mut().zip(row(k)) {
                 *c += wt * v;
             }
         }
