@@ -315,65 +315,47 @@ impl McuRow {
         }
     }
 
-    /// Fill from the MCU row starting at source row `y0`.
+    /// Fill from the MCU row starting at source row `y0`: two source rows
+    /// at a time, each 2 x 2 pixels giving four Y samples and one Cb, Cr.
     fn fill(&mut self, pixels: &[u8], w: usize, h: usize, y0: usize) {
         let row = |y: usize| {
             let y = y.min(h - 1);
             &pixels[y * w * 3..(y + 1) * w * 3]
         };
-        let pw = self.pw;
-        for (r, dst) in self.y.chunks_exact_mut(pw).enumerate() {
-            let src = row(y0 + r);
-            // Eight pixels at a time, fixed-size arrays the compiler
-            // vectorises (a plain loop over RGB triples stays scalar).
-            let mut d8 = dst[..w].chunks_exact_mut(8);
-            let mut s8 = src.chunks_exact(24);
-            for (d, p) in (&mut d8).zip(&mut s8) {
-                let p: &[u8; 24] = p.try_into().unwrap();
-                for i in 0..8 {
-                    d[i] = luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
-                }
-            }
-            for (d, p) in d8
-                .into_remainder()
-                .iter_mut()
-                .zip(s8.remainder().chunks_exact(3))
-            {
-                *d = luma(p[0], p[1], p[2]);
-            }
-            let last = dst[w - 1];
-            dst[w..].fill(last);
-        }
-        let cw = pw / 2;
-        let full = w / 2; // chroma samples with both pixels inside the row
-        for (r, (cb, cr)) in self
-            .cb
-            .chunks_exact_mut(cw)
-            .zip(self.cr.chunks_exact_mut(cw))
-            .enumerate()
-        {
+        let (pw, cw) = (self.pw, self.pw / 2);
+        let pairs = self.y.chunks_exact_mut(2 * pw).zip(
+            self.cb
+                .chunks_exact_mut(cw)
+                .zip(self.cr.chunks_exact_mut(cw)),
+        );
+        for (r, (ys, (cb, cr))) in pairs.enumerate() {
+            let (ya, yb) = ys.split_at_mut(pw);
             let (a, b) = (row(y0 + 2 * r), row(y0 + 2 * r + 1));
-            let (a2, b2) = (&a[..full * 6], &b[..full * 6]);
-            for (((db, dr), p), q) in cb
-                .iter_mut()
-                .zip(cr.iter_mut())
-                .zip(a2.chunks_exact(6))
-                .zip(b2.chunks_exact(6))
-            {
-                let s = |c: usize| {
-                    (p[c] as u32 + p[c + 3] as u32 + q[c] as u32 + q[c + 3] as u32) as f32
-                };
-                let (r, g, b) = (s(0), s(1), s(2));
-                *db = 0.25 * (-0.168_736 * r - 0.331_264 * g + 0.5 * b);
-                *dr = 0.25 * (0.5 * r - 0.418_688 * g - 0.081_312 * b);
+            let full = w / 2; // 2 x 2 groups wholly inside the image
+            let groups = ya
+                .chunks_exact_mut(2)
+                .zip(yb.chunks_exact_mut(2))
+                .zip(cb.iter_mut().zip(cr.iter_mut()))
+                .zip(a.chunks_exact(6).zip(b.chunks_exact(6)));
+            for (((ya, yb), (cb, cr)), (p, q)) in groups.take(full) {
+                ya[0] = luma(p[0], p[1], p[2]);
+                ya[1] = luma(p[3], p[4], p[5]);
+                yb[0] = luma(q[0], q[1], q[2]);
+                yb[1] = luma(q[3], q[4], q[5]);
+                let s = |c: usize| p[c] as u32 + p[c + 3] as u32 + q[c] as u32 + q[c + 3] as u32;
+                (*cb, *cr) = chroma4(s(0), s(1), s(2));
             }
             if full * 2 < w {
-                // Odd width: the last sample averages the last column with itself.
+                // Odd width: the last column pairs with itself.
                 let (p, q) = (&a[(w - 1) * 3..], &b[(w - 1) * 3..]);
-                let s = |c: usize| 2.0 * (p[c] as f32 + q[c] as f32);
-                let (r, g, b) = (s(0), s(1), s(2));
-                cb[full] = 0.25 * (-0.168_736 * r - 0.331_264 * g + 0.5 * b);
-                cr[full] = 0.25 * (0.5 * r - 0.418_688 * g - 0.081_312 * b);
+                ya[w - 1] = luma(p[0], p[1], p[2]);
+                yb[w - 1] = luma(q[0], q[1], q[2]);
+                let s = |c: usize| 2 * (p[c] as u32 + q[c] as u32);
+                (cb[full], cr[full]) = chroma4(s(0), s(1), s(2));
+            }
+            for y in [ya, yb] {
+                let last = y[w - 1];
+                y[w..].fill(last);
             }
             let used = w.div_ceil(2);
             let (lb, lr) = (cb[used - 1], cr[used - 1]);
@@ -393,10 +375,39 @@ impl McuRow {
     }
 }
 
+/// Tables of `k x v` for the bytes `v`, plus `add` (lookups cost less than
+/// multiplying each byte).
+const fn times(k: u32, add: u32) -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = k * i as u32 + add;
+        i += 1;
+    }
+    t
+}
+
+// JFIF luma in 16-bit fixed point, rounded to 8 bits as libjpeg does (the
+// weights sum to exactly 2^16, so greys stay exact).
+const Y_R: [u32; 256] = times(19_595, 1 << 15);
+const Y_G: [u32; 256] = times(38_470, 0);
+const Y_B: [u32; 256] = times(7_471, 0);
+
 /// JFIF luma, level-shifted.
 #[inline(always)]
 fn luma(r: u8, g: u8, b: u8) -> f32 {
-    0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32 - 128.0
+    ((Y_R[r as usize] + Y_G[g as usize] + Y_B[b as usize]) >> 16) as f32 - 128.0
+}
+
+/// JFIF Cb and Cr (level-shifted) of the average of four pixels, given the
+/// sums of their R, G and B.
+#[inline(always)]
+fn chroma4(r: u32, g: u32, b: u32) -> (f32, f32) {
+    let (r, g, b) = (r as f32, g as f32, b as f32);
+    (
+        -0.042_184 * r - 0.082_816 * g + 0.125 * b,
+        0.125 * r - 0.104_672 * g - 0.020_328 * b,
+    )
 }
 
 fn encode_scan(
@@ -679,6 +690,24 @@ mod tests {
             &decode(&encode_rgb(&white, 48, 40, 90).unwrap()).0[..3],
             &[255, 255, 255]
         );
+    }
+
+    #[test]
+    fn greys_and_flat_colours_come_back_exactly() {
+        for v in 0..=255u8 {
+            assert_eq!(luma(v, v, v), v as f32 - 128.0);
+        }
+        for rgb in [[255u8, 255, 255], [0, 0, 0], [128, 128, 128], [200, 30, 90]] {
+            let src: Vec<u8> = rgb.iter().copied().cycle().take(40 * 24 * 3).collect();
+            let px = decode(&encode_rgb(&src, 40, 24, 80).unwrap()).0;
+            let worst = src.iter().zip(&px).map(|(&a, &b)| a.abs_diff(b)).max();
+            let limit = if rgb[0] == rgb[1] && rgb[1] == rgb[2] {
+                0
+            } else {
+                2
+            };
+            assert!(worst <= Some(limit), "{rgb:?}: off by {worst:?}");
+        }
     }
 
     #[test]
