@@ -497,16 +497,117 @@ fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     }
 }
 
+/// The three box blurs of `sizes` as one integer kernel (their
+/// convolution, weights summing to the product of the sizes), when its
+/// sums fit 16 bits: one pass per axis instead of three, rounded once.
+fn box_kernel(sizes: &[usize]) -> Option<Vec<u16>> {
+    let total: usize = sizes.iter().product();
+    if total * 255 > u16::MAX as usize {
+        return None;
+    }
+    let mut k = vec![1u16];
+    for &n in sizes {
+        let mut next = vec![0u16; k.len() + n - 1];
+        for (i, &v) in k.iter().enumerate() {
+            for d in &mut next[i..i + n] {
+                *d += v;
+            }
+        }
+        k = next;
+    }
+    Some(k)
+}
+
+/// `s / total` rounded, for the `inv = 2^16 / total` of a kernel.
+#[inline(always)]
+fn scale_kernel(s: u16, inv: u32) -> u8 {
+    ((s as u32 * inv + (1 << 15)) >> 16) as u8
+}
+
+/// Convolve rows with `kernel` (odd length), edges extended.
+fn kernel_rows(src: &[u8], dst: &mut [u8], w: usize, kernel: &[u16]) {
+    let r = kernel.len() / 2;
+    let total: u32 = kernel.iter().map(|&k| k as u32).sum();
+    let inv = (1u32 << 16) / total;
+    let mut padded = vec![0u16; (w + 2 * r) * 3];
+    let mut sums = vec![0u16; w * 3];
+    for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
+        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+        let (left, rest) = padded.split_at_mut(r * 3);
+        let (mid, right) = rest.split_at_mut(w * 3);
+        for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
+            *d = v as u16;
+        }
+        for (d, &v) in mid.iter_mut().zip(srow) {
+            *d = v as u16;
+        }
+        for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
+            *d = v as u16;
+        }
+        for (s, &v) in sums.iter_mut().zip(&padded) {
+            *s = kernel[0] * v;
+        }
+        for (k, &wt) in kernel.iter().enumerate().skip(1) {
+            for (s, &v) in sums.iter_mut().zip(&padded[k * 3..]) {
+                *s += wt * v;
+            }
+        }
+        for (d, &s) in drow.iter_mut().zip(&sums) {
+            *d = scale_kernel(s, inv);
+        }
+    }
+}
+
+/// Convolve columns with `kernel` (odd length), edges extended.
+fn kernel_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, kernel: &[u16]) {
+    let r = kernel.len() as isize / 2;
+    let stride = w * 3;
+    let total: u32 = kernel.iter().map(|&k| k as u32).sum();
+    let inv = (1u32 << 16) / total;
+    let row = |y: isize| {
+        let y = y.clamp(0, h as isize - 1) as usize;
+        &src[y * stride..(y + 1) * stride]
+    };
+    let mut sums = vec![0u16; stride];
+    for (y, drow) in dst.chunks_exact_mut(stride).enumerate() {
+        let y = y as isize - r;
+        for (s, &v) in sums.iter_mut().zip(row(y)) {
+            *s = kernel[0] * v as u16;
+        }
+        for (k, &wt) in kernel.iter().enumerate().skip(1) {
+            for (s, &v) in sums.iter_mut().zip(row(y + k as isize)) {
+                *s += wt * v as u16;
+            }
+        }
+        for (d, &s) in drow.iter_mut().zip(&sums) {
+            *d = scale_kernel(s, inv);
+        }
+    }
+}
+
 /// Gaussian blur of standard deviation `sigma` pixels, approximated by three
-/// successive box blurs along each axis.
+/// successive box blurs along each axis (as one kernel per axis when
+/// [`box_kernel`] allows).
 pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
     let (w, h) = (img.width as usize, img.height as usize);
     if sigma <= 0.0 || w == 0 || h == 0 {
         return img.clone();
     }
+    let sizes = box_sizes(sigma, 3);
+    if let Some(kernel) = box_kernel(&sizes) {
+        let mut tmp = vec![0u8; img.pixels.len()];
+        let mut out = vec![0u8; img.pixels.len()];
+        kernel_rows(&img.pixels, &mut tmp, w, &kernel);
+        kernel_cols(&tmp, &mut out, w, h, &kernel);
+        return RgbImage {
+            width: img.width,
+            height: img.height,
+            pixels: out,
+        };
+    }
     let mut a = img.pixels.clone();
     let mut b = vec![0u8; a.len()];
-    for size in box_sizes(sigma, 3) {
+    for size in sizes {
         match size {
             1 => {}
             2..=NARROW_BOX => {
@@ -649,6 +750,35 @@ mod tests {
         img.put(40, 40, [255, 255, 255]);
         let b = gaussian_blur(&img, 40.0);
         assert!(b.get(40, 40)[0] <= 1 && b.get(0, 0) == [0, 0, 0]);
+    }
+
+    #[test]
+    fn box_kernel_is_the_three_boxes() {
+        assert_eq!(box_kernel(&[3, 3, 3]).unwrap(), [1, 3, 6, 7, 6, 3, 1]);
+        assert_eq!(box_kernel(&[5, 5, 5]).unwrap().iter().sum::<u16>(), 125);
+        assert!(box_kernel(&[9, 9, 9]).is_none());
+        // Away from the edges the kernel gives the three passes' result,
+        // rounded once instead of six times.
+        let (w, h) = (40, 30);
+        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+        for sizes in [[3, 3, 3], [3, 3, 5], [5, 5, 5], [5, 5, 7]] {
+            let k = box_kernel(&sizes).unwrap();
+            let (mut t, mut once) = (vec![0u8; src.len()], vec![0u8; src.len()]);
+            kernel_rows(&src, &mut t, w, &k);
+            kernel_cols(&t, &mut once, w, h, &k);
+            let (mut a, mut b) = (src.clone(), vec![0u8; src.len()]);
+            for &n in &sizes {
+                box_rows_wide(&a, &mut b, w, n);
+                box_cols_wide(&b, &mut a, w, h, n);
+            }
+            let r = k.len() / 2;
+            for y in r..h - r {
+                for x in r * 3..(w - r) * 3 {
+                    let (p, q) = (once[y * w * 3 + x], a[y * w * 3 + x]);
+                    assert!(p.abs_diff(q) <= 2, "{sizes:?} at ({x}, {y}): {p} vs {q}");
+                }
+            }
+        }
     }
 
     /// The triangle filter straight from its definition, in f64.
