@@ -323,7 +323,7 @@ fn derivatives(
         let transform = format!(
             "{grade} blur preview for display at {}x{}: gaussian blur sigma={sigma:.1}px ({:.1}% of the \
              longest side) of the {}x{} preview (resized, triangle filter, {note}); computed and stored \
-             at {}x{} (2x2 averages, sigma={s:.2}px, three box passes; no finer detail survives the \
+             at {}x{} (2x2 averages, sigma={s:.2}px, {}; no finer detail survives the \
              blur, enlarge for display); EXIF orientation {orientation} applied, JPEG q{} 4:2:0",
             shown.0,
             shown.1,
@@ -332,6 +332,7 @@ fn derivatives(
             base.height,
             img.width,
             img.height,
+            ops::blur_method(s),
             opts.preview_quality
         );
         match encode(

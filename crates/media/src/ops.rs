@@ -518,6 +518,18 @@ fn box_kernel(sizes: &[usize]) -> Option<Vec<u16>> {
     Some(k)
 }
 
+/// How [`gaussian_blur`] computes a blur of `sigma`, in the words of the
+/// derivatives' transform descriptions.
+pub fn blur_method(sigma: f32) -> &'static str {
+    if sigma <= 0.0 {
+        "no blur (sigma 0)"
+    } else if box_kernel(&box_sizes(sigma, 3)).is_some() {
+        "three box filters convolved into one kernel per axis"
+    } else {
+        "three box passes"
+    }
+}
+
 /// `s / total` rounded, for the `inv = 2^16 / total` of a kernel.
 #[inline(always)]
 fn scale_kernel(s: u16, inv: u32) -> u8 {
@@ -595,6 +607,7 @@ pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
     }
     let sizes = box_sizes(sigma, 3);
     if let Some(kernel) = box_kernel(&sizes) {
+        // Keep `blur_method` in step with this choice.
         let mut tmp = vec![0u8; img.pixels.len()];
         let mut out = vec![0u8; img.pixels.len()];
         kernel_rows(&img.pixels, &mut tmp, w, &kernel);
