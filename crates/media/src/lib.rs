@@ -272,9 +272,13 @@ fn blur_preview(levels: &mut Vec<Cow<'_, RgbImage>>, frac: f32) -> (RgbImage, f3
     (ops::gaussian_blur(&levels[i], s), s)
 }
 
+/// The thumbnail and the two blurred previews of a decoded photo (the work
+/// image of [`analyze`]), turned upright for EXIF `orientation`, with the
+/// errors of those that could not be made. [`analyze`] calls it; public so
+/// that `examples/derivatives` can time it alone.
 // Not inlined: profilers measure it by name (`--toggle-collect`).
 #[inline(never)]
-fn derivatives(
+pub fn derivatives(
     dec: &Decoded,
     orientation: u16,
     opts: &AnalyzeOptions,
