@@ -118,9 +118,8 @@ fn main() {
         .collect();
     let halves: Vec<RgbImage> = thumbs.iter().map(ops::halve).collect();
     let quarters: Vec<RgbImage> = halves.iter().map(ops::halve).collect();
-    let each = |imgs: &[RgbImage], f: &dyn Fn(&RgbImage)| {
-        per_item(rounds, n, || imgs.iter().for_each(f))
-    };
+    let each =
+        |imgs: &[RgbImage], f: &dyn Fn(&RgbImage)| per_item(rounds, n, || imgs.iter().for_each(f));
     line(
         "resize to thumbnail",
         per_item(rounds, n, || {

@@ -364,14 +364,13 @@ impl McuRow {
         }
     }
 
-    /// The 8 x 8 block at (`x`, `y`) of `plane` (`stride` wide), rows as lanes.
-    fn block(plane: &[f32], stride: usize, x: usize, y: usize) -> [[f32; 8]; 8] {
-        let mut b = [[0f32; 8]; 8];
-        for (r, row) in b.iter_mut().enumerate() {
+    /// The rows of the 8 x 8 block at (`x`, `y`) of `plane` (`stride`
+    /// wide), borrowed: the DCT reads them in place.
+    fn block(plane: &[f32], stride: usize, x: usize, y: usize) -> [&[f32; 8]; 8] {
+        std::array::from_fn(|r| {
             let s = (y + r) * stride + x;
-            row.copy_from_slice(&plane[s..s + 8]);
-        }
-        b
+            plane[s..s + 8].try_into().unwrap()
+        })
     }
 }
 
@@ -426,12 +425,12 @@ fn encode_scan(
         for x0 in (0..pw).step_by(16) {
             for (bx, by) in [(0, 0), (8, 0), (0, 8), (8, 8)] {
                 let b = McuRow::block(&mcu.y, pw, x0 + bx, by);
-                encode_block(&b, luma, &mut dc[0], bits);
+                encode_block(b, luma, &mut dc[0], bits);
             }
             let b = McuRow::block(&mcu.cb, pw / 2, x0 / 2, 0);
-            encode_block(&b, chroma, &mut dc[1], bits);
+            encode_block(b, chroma, &mut dc[1], bits);
             let b = McuRow::block(&mcu.cr, pw / 2, x0 / 2, 0);
-            encode_block(&b, chroma, &mut dc[2], bits);
+            encode_block(b, chroma, &mut dc[2], bits);
         }
     }
 }
@@ -439,7 +438,7 @@ fn encode_scan(
 /// One pass of the float AAN DCT (Arai, Agui, Nakajima; as in libjpeg's
 /// jfdctflt.c) over 8 vectors, each lane a separate 1-D transform.
 #[inline(always)]
-fn dct_pass(d: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+fn dct_pass(d: [&[f32; 8]; 8]) -> [[f32; 8]; 8] {
     let mut o = [[0f32; 8]; 8];
     for i in 0..8 {
         let tmp0 = d[0][i] + d[7][i];
@@ -493,10 +492,10 @@ const MAX_AC: i32 = 1023;
 
 /// DCT, quantise and Huffman-code one block (rows as given by
 /// [`McuRow::block`]); `prev_dc` is the component's last DC value.
-fn encode_block(b: &[[f32; 8]; 8], t: &Tables, prev_dc: &mut i32, bits: &mut BitWriter) {
+fn encode_block(b: [&[f32; 8]; 8], t: &Tables, prev_dc: &mut i32, bits: &mut BitWriter) {
     // Down the columns, then (transposed) along the rows: `f[u][v]` holds
     // the coefficient of horizontal frequency u, vertical frequency v.
-    let f = dct_pass(&transpose(&dct_pass(b)));
+    let f = dct_pass(transpose(&dct_pass(b)).each_ref());
     let mut q = [0i32; 64];
     for ((qv, &c), &r) in q.iter_mut().zip(f.as_flattened()).zip(&t.recip) {
         // Round to nearest: adding 1.5 x 2^23 leaves the integer in the
