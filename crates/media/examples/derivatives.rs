@@ -7,9 +7,10 @@
 //!
 //! Each photo under DIR (the first N, default 200, sorted by path) is
 //! decoded once as `analyze` does (1/4-scale DCT decode, EXIF orientation);
-//! then `derivatives` runs over all of them R times (default 15). Printed:
-//! the median and minimum of the rounds per photo, and each part (resize,
-//! halvings, blurs, JPEG encodes) timed the same way on the same images.
+//! then `derivatives` runs over all of them R times (default 15). Printed per
+//! photo: the median and minimum wall time of the rounds, the CPU time over
+//! all rounds, and each part (resize, halvings, blurs, JPEG encodes) timed
+//! the same way on the same images.
 //! With `--write OUT`, each photo's derivatives go to OUT as JPEG files.
 
 use std::path::{Path, PathBuf};
@@ -31,8 +32,25 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// (median, minimum) over `rounds` of the time of `f` per item, in µs.
-fn per_item(rounds: usize, items: usize, mut f: impl FnMut()) -> (f64, f64) {
+/// This process's user + system CPU seconds, from /proc/self/stat (Linux;
+/// zero elsewhere). Clock ticks are 1/100 s.
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th of the line.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Per item, in µs: (median wall time of the `rounds`, minimum wall time,
+/// CPU time over all rounds). On a shared machine the CPU time is the
+/// steadier figure (it does not count time spent waiting for a core).
+fn per_item(rounds: usize, items: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
+    let cpu0 = cpu_secs();
     let mut ts: Vec<f64> = (0..rounds)
         .map(|_| {
             let t = Instant::now();
@@ -40,8 +58,9 @@ fn per_item(rounds: usize, items: usize, mut f: impl FnMut()) -> (f64, f64) {
             t.elapsed().as_secs_f64() * 1e6 / items as f64
         })
         .collect();
+    let cpu = (cpu_secs() - cpu0) * 1e6 / (rounds * items) as f64;
     ts.sort_by(f64::total_cmp);
-    (ts[rounds / 2], ts[0])
+    (ts[rounds / 2], ts[0], cpu)
 }
 
 fn main() {
@@ -94,8 +113,10 @@ fn main() {
         }
         println!("wrote {} files to {}", 3 * n, out.display());
     }
-    let line = |name: &str, (med, min): (f64, f64)| {
-        println!("{name:<34} {med:>8.1} µs median {min:>8.1} µs min (per photo)")
+    let line = |name: &str, (med, min, cpu): (f64, f64, f64)| {
+        println!(
+            "{name:<26} wall {med:>7.1} µs median {min:>7.1} µs min; CPU {cpu:>7.1} µs (per photo)"
+        )
     };
     line(
         "derivatives (all three)",
