@@ -216,20 +216,36 @@ fn resize_down_first(
             }
             next += 1;
         }
-        // The first tap sets the sums (no separate clearing pass).
         let row = |k: usize| {
             let slot = (s0 + k) % ring;
             &rows[slot * src_len..(slot + 1) * src_len]
         };
-        for (c, &v) in col.iter_mut().zip(row(0)) {
-            *c = ws[0] * v;
-        }
-        for (k, &wt) in ws.iter().enumerate().skip(1) {
-            if wt == 0.0 {
-                continue;
+        // Two or three taps (the usual shrinking by less than 2) in one
+        // pass; otherwise the first tap sets the sums and the others add.
+        match *ws {
+            [w0, w1] => {
+                for ((c, &a), &b) in col.iter_mut().zip(row(0)).zip(row(1)) {
+                    *c = w0 * a + w1 * b;
+                }
             }
-            for (c, &v) in col.iter_mut().zip(row(k)) {
-                *c += wt * v;
+            [w0, w1, w2] => {
+                let rows3 = row(0).iter().zip(row(1)).zip(row(2));
+                for (c, ((&a, &b), &d)) in col.iter_mut().zip(rows3) {
+                    *c = w0 * a + w1 * b + w2 * d;
+                }
+            }
+            _ => {
+                for (c, &v) in col.iter_mut().zip(row(0)) {
+                    *c = ws[0] * v;
+                }
+                for (k, &wt) in ws.iter().enumerate().skip(1) {
+                    if wt == 0.0 {
+                        continue;
+                    }
+                    for (c, &v) in col.iter_mut().zip(row(k)) {
+                        *c += wt * v;
+                    }
+                }
             }
         }
         filter(&col, &mut line, &tx.start, lanes);
@@ -293,21 +309,24 @@ pub fn halve(img: &RgbImage) -> RgbImage {
         return img.clone();
     }
     let mut out = vec![0u8; hw * hh * 3];
-    // Each pair of rows is summed first (whole rows, which vectorise),
-    // then neighbouring pixels of the sum.
+    // Each pair of rows is summed, then each pixel of the sum with its
+    // right neighbour (whole rows, which vectorise); every other pixel of
+    // that is an output pixel.
     let mut pair = vec![0u16; w * 3];
+    let mut quad = vec![0u16; w * 3];
     for (orow, rows) in out
         .chunks_exact_mut(hw * 3)
         .zip(img.pixels.chunks_exact(2 * w * 3))
     {
         let (a, b) = rows.split_at(w * 3);
         for ((p, &x), &y) in pair.iter_mut().zip(a).zip(b) {
-            *p = x as u16 + y as u16;
+            *p = x as u16 + y as u16 + 1;
         }
-        for (o, q) in orow.chunks_exact_mut(3).zip(pair.chunks_exact(6)) {
-            for c in 0..3 {
-                o[c] = ((q[c] + q[3 + c] + 2) >> 2) as u8;
-            }
+        for ((q, &l), &r) in quad.iter_mut().zip(&pair).zip(&pair[3..]) {
+            *q = (l + r) >> 2;
+        }
+        for (o, q) in orow.chunks_exact_mut(3).zip(quad.chunks_exact(6)) {
+            o.copy_from_slice(&[q[0] as u8, q[1] as u8, q[2] as u8]);
         }
     }
     RgbImage {
