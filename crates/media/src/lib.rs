@@ -21,6 +21,7 @@ pub mod decode;
 mod exif;
 mod ifd;
 mod jpeg;
+pub mod jpeg_encode;
 pub mod numbers;
 pub mod ops;
 pub mod pdq;
@@ -271,7 +272,13 @@ fn blur_preview(levels: &mut Vec<Cow<'_, RgbImage>>, frac: f32) -> (RgbImage, f3
     (ops::gaussian_blur(&levels[i], s), s)
 }
 
-fn derivatives(
+/// The thumbnail and the two blurred previews of a decoded photo (the work
+/// image of [`analyze`]), turned upright for EXIF `orientation`, with the
+/// errors of those that could not be made. [`analyze`] calls it; public so
+/// that `examples/derivatives` can time it alone.
+// Not inlined: profilers measure it by name (`--toggle-collect`).
+#[inline(never)]
+pub fn derivatives(
     dec: &Decoded,
     orientation: u16,
     opts: &AnalyzeOptions,
@@ -320,7 +327,7 @@ fn derivatives(
         let transform = format!(
             "{grade} blur preview for display at {}x{}: gaussian blur sigma={sigma:.1}px ({:.1}% of the \
              longest side) of the {}x{} preview (resized, triangle filter, {note}); computed and stored \
-             at {}x{} (2x2 averages, sigma={s:.2}px, three box passes; no finer detail survives the \
+             at {}x{} (2x2 averages, sigma={s:.2}px, {}; no finer detail survives the \
              blur, enlarge for display); EXIF orientation {orientation} applied, JPEG q{} 4:2:0",
             shown.0,
             shown.1,
@@ -329,6 +336,7 @@ fn derivatives(
             base.height,
             img.width,
             img.height,
+            ops::blur_method(s),
             opts.preview_quality
         );
         match encode(

@@ -13,6 +13,31 @@ struct Taps {
     width: usize,
 }
 
+/// [`taps`], remembered per thread for the last few sizes: every photo of a
+/// collection resizes between the same sizes, and computing the taps costs
+/// about a twentieth of the resize.
+fn cached_taps(src: usize, dst: usize, min_width: usize) -> std::rc::Rc<Taps> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    type Cache = Vec<((usize, usize, usize), Rc<Taps>)>;
+    thread_local! {
+        static CACHE: RefCell<Cache> = const { RefCell::new(Vec::new()) };
+    }
+    let key = (src, dst, min_width);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((_, t)) = c.iter().find(|(k, _)| *k == key) {
+            return Rc::clone(t);
+        }
+        let t = Rc::new(taps(src, dst, min_width));
+        if c.len() >= 8 {
+            c.remove(0);
+        }
+        c.push((key, Rc::clone(&t)));
+        t
+    })
+}
+
 /// Triangle (linear) filter, widened by the scale factor when shrinking so
 /// that every source sample contributes (an area-like average). Windows
 /// are at least `min_width` long when the input allows.
@@ -122,8 +147,8 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     if sw == 0 || sh == 0 || img.pixels.len() != sw * sh * 3 {
         return RgbImage::new(w as u32, h as u32);
     }
-    let tx = taps(sw, w, 2);
-    let ty = taps(sh, h, 1);
+    let tx = cached_taps(sw, w, 2);
+    let ty = cached_taps(sh, h, 1);
     let filter: RowFilter = match tx.width {
         2 => filter_row_rgb::<2>,
         3 => filter_row_rgb::<3>,
@@ -216,17 +241,36 @@ fn resize_down_first(
             }
             next += 1;
         }
-        col.fill(0.0);
-        for (k, &wt) in ws.iter().enumerate() {
-            if wt == 0.0 {
-                continue;
-            }
+        let row = |k: usize| {
             let slot = (s0 + k) % ring;
-            for (c, &v) in col
-                .iter_mut()
-                .zip(&rows[slot * src_len..(slot + 1) * src_len])
-            {
-                *c += wt * v;
+            &rows[slot * src_len..(slot + 1) * src_len]
+        };
+        // Two or three taps (the usual shrinking by less than 2) in one
+        // pass; otherwise the first tap sets the sums and the others add.
+        match *ws {
+            [w0, w1] => {
+                for ((c, &a), &b) in col.iter_mut().zip(row(0)).zip(row(1)) {
+                    *c = w0 * a + w1 * b;
+                }
+            }
+            [w0, w1, w2] => {
+                let rows3 = row(0).iter().zip(row(1)).zip(row(2));
+                for (c, ((&a, &b), &d)) in col.iter_mut().zip(rows3) {
+                    *c = w0 * a + w1 * b + w2 * d;
+                }
+            }
+            _ => {
+                for (c, &v) in col.iter_mut().zip(row(0)) {
+                    *c = ws[0] * v;
+                }
+                for (k, &wt) in ws.iter().enumerate().skip(1) {
+                    if wt == 0.0 {
+                        continue;
+                    }
+                    for (c, &v) in col.iter_mut().zip(row(k)) {
+                        *c += wt * v;
+                    }
+                }
             }
         }
         filter(&col, &mut line, &tx.start, lanes);
@@ -290,21 +334,24 @@ pub fn halve(img: &RgbImage) -> RgbImage {
         return img.clone();
     }
     let mut out = vec![0u8; hw * hh * 3];
-    // Each pair of rows is summed first (whole rows, which vectorise),
-    // then neighbouring pixels of the sum.
+    // Each pair of rows is summed, then each pixel of the sum with its
+    // right neighbour (whole rows, which vectorise); every other pixel of
+    // that is an output pixel.
     let mut pair = vec![0u16; w * 3];
+    let mut quad = vec![0u16; w * 3];
     for (orow, rows) in out
         .chunks_exact_mut(hw * 3)
         .zip(img.pixels.chunks_exact(2 * w * 3))
     {
         let (a, b) = rows.split_at(w * 3);
         for ((p, &x), &y) in pair.iter_mut().zip(a).zip(b) {
-            *p = x as u16 + y as u16;
+            *p = x as u16 + y as u16 + 1;
         }
-        for (o, q) in orow.chunks_exact_mut(3).zip(pair.chunks_exact(6)) {
-            for c in 0..3 {
-                o[c] = ((q[c] + q[3 + c] + 2) >> 2) as u8;
-            }
+        for ((q, &l), &r) in quad.iter_mut().zip(&pair).zip(&pair[3..]) {
+            *q = (l + r) >> 2;
+        }
+        for (o, q) in orow.chunks_exact_mut(3).zip(quad.chunks_exact(6)) {
+            o.copy_from_slice(&[q[0] as u8, q[1] as u8, q[2] as u8]);
         }
     }
     RgbImage {
@@ -494,16 +541,130 @@ fn box_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, size: usize) {
     }
 }
 
+/// The three box blurs of `sizes` as one integer kernel (their
+/// convolution, weights summing to the product of the sizes), when its
+/// sums fit 16 bits: one pass per axis instead of three, rounded once.
+fn box_kernel(sizes: &[usize]) -> Option<Vec<u16>> {
+    let total: usize = sizes.iter().product();
+    if total * 255 > u16::MAX as usize {
+        return None;
+    }
+    let mut k = vec![1u16];
+    for &n in sizes {
+        let mut next = vec![0u16; k.len() + n - 1];
+        for (i, &v) in k.iter().enumerate() {
+            for d in &mut next[i..i + n] {
+                *d += v;
+            }
+        }
+        k = next;
+    }
+    Some(k)
+}
+
+/// How [`gaussian_blur`] computes a blur of `sigma`, in the words of the
+/// derivatives' transform descriptions.
+pub fn blur_method(sigma: f32) -> &'static str {
+    if sigma <= 0.0 {
+        "no blur (sigma 0)"
+    } else if box_kernel(&box_sizes(sigma, 3)).is_some() {
+        "three box filters convolved into one kernel per axis"
+    } else {
+        "three box passes"
+    }
+}
+
+/// `s / total` rounded, for the `inv = 2^16 / total` of a kernel.
+#[inline(always)]
+fn scale_kernel(s: u16, inv: u32) -> u8 {
+    ((s as u32 * inv + (1 << 15)) >> 16) as u8
+}
+
+/// Convolve rows with `kernel` (odd length), edges extended.
+fn kernel_rows(src: &[u8], dst: &mut [u8], w: usize, kernel: &[u16]) {
+    let r = kernel.len() / 2;
+    let total: u32 = kernel.iter().map(|&k| k as u32).sum();
+    let inv = (1u32 << 16) / total;
+    let mut padded = vec![0u16; (w + 2 * r) * 3];
+    let mut sums = vec![0u16; w * 3];
+    for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
+        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+        let (left, rest) = padded.split_at_mut(r * 3);
+        let (mid, right) = rest.split_at_mut(w * 3);
+        for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
+            *d = v as u16;
+        }
+        for (d, &v) in mid.iter_mut().zip(srow) {
+            *d = v as u16;
+        }
+        for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
+            *d = v as u16;
+        }
+        for (s, &v) in sums.iter_mut().zip(&padded) {
+            *s = kernel[0] * v;
+        }
+        for (k, &wt) in kernel.iter().enumerate().skip(1) {
+            for (s, &v) in sums.iter_mut().zip(&padded[k * 3..]) {
+                *s += wt * v;
+            }
+        }
+        for (d, &s) in drow.iter_mut().zip(&sums) {
+            *d = scale_kernel(s, inv);
+        }
+    }
+}
+
+/// Convolve columns with `kernel` (odd length), edges extended.
+fn kernel_cols(src: &[u8], dst: &mut [u8], w: usize, h: usize, kernel: &[u16]) {
+    let r = kernel.len() as isize / 2;
+    let stride = w * 3;
+    let total: u32 = kernel.iter().map(|&k| k as u32).sum();
+    let inv = (1u32 << 16) / total;
+    let row = |y: isize| {
+        let y = y.clamp(0, h as isize - 1) as usize;
+        &src[y * stride..(y + 1) * stride]
+    };
+    let mut sums = vec![0u16; stride];
+    for (y, drow) in dst.chunks_exact_mut(stride).enumerate() {
+        let y = y as isize - r;
+        for (s, &v) in sums.iter_mut().zip(row(y)) {
+            *s = kernel[0] * v as u16;
+        }
+        for (k, &wt) in kernel.iter().enumerate().skip(1) {
+            for (s, &v) in sums.iter_mut().zip(row(y + k as isize)) {
+                *s += wt * v as u16;
+            }
+        }
+        for (d, &s) in drow.iter_mut().zip(&sums) {
+            *d = scale_kernel(s, inv);
+        }
+    }
+}
+
 /// Gaussian blur of standard deviation `sigma` pixels, approximated by three
-/// successive box blurs along each axis.
+/// successive box blurs along each axis (as one kernel per axis when
+/// [`box_kernel`] allows).
 pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
     let (w, h) = (img.width as usize, img.height as usize);
     if sigma <= 0.0 || w == 0 || h == 0 {
         return img.clone();
     }
+    let sizes = box_sizes(sigma, 3);
+    if let Some(kernel) = box_kernel(&sizes) {
+        // Keep `blur_method` in step with this choice.
+        let mut tmp = vec![0u8; img.pixels.len()];
+        let mut out = vec![0u8; img.pixels.len()];
+        kernel_rows(&img.pixels, &mut tmp, w, &kernel);
+        kernel_cols(&tmp, &mut out, w, h, &kernel);
+        return RgbImage {
+            width: img.width,
+            height: img.height,
+            pixels: out,
+        };
+    }
     let mut a = img.pixels.clone();
     let mut b = vec![0u8; a.len()];
-    for size in box_sizes(sigma, 3) {
+    for size in sizes {
         match size {
             1 => {}
             2..=NARROW_BOX => {
@@ -578,22 +739,11 @@ pub fn crop(img: &RgbImage, x: u32, y: u32, w: u32, h: u32) -> RgbImage {
     }
 }
 
-/// Encode as baseline JPEG (4:2:0) at `quality`.
+/// Encode as baseline JPEG (4:2:0, chroma averaged over 2 x 2 pixels) at
+/// `quality` (see [`crate::jpeg_encode`]).
 pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
-    if img.width > u16::MAX as u32 || img.height > u16::MAX as u32 {
-        return Err("image too large for JPEG".into());
-    }
-    let mut out = Vec::with_capacity(img.pixels.len() / 8);
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    enc.encode(
-        &img.pixels,
-        img.width as u16,
-        img.height as u16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(out)
+    crate::jpeg_encode::encode_rgb(&img.pixels, img.width, img.height, quality)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -657,6 +807,35 @@ mod tests {
         img.put(40, 40, [255, 255, 255]);
         let b = gaussian_blur(&img, 40.0);
         assert!(b.get(40, 40)[0] <= 1 && b.get(0, 0) == [0, 0, 0]);
+    }
+
+    #[test]
+    fn box_kernel_is_the_three_boxes() {
+        assert_eq!(box_kernel(&[3, 3, 3]).unwrap(), [1, 3, 6, 7, 6, 3, 1]);
+        assert_eq!(box_kernel(&[5, 5, 5]).unwrap().iter().sum::<u16>(), 125);
+        assert!(box_kernel(&[9, 9, 9]).is_none());
+        // Away from the edges the kernel gives the three passes' result,
+        // rounded once instead of six times.
+        let (w, h) = (40, 30);
+        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+        for sizes in [[3, 3, 3], [3, 3, 5], [5, 5, 5], [5, 5, 7]] {
+            let k = box_kernel(&sizes).unwrap();
+            let (mut t, mut once) = (vec![0u8; src.len()], vec![0u8; src.len()]);
+            kernel_rows(&src, &mut t, w, &k);
+            kernel_cols(&t, &mut once, w, h, &k);
+            let (mut a, mut b) = (src.clone(), vec![0u8; src.len()]);
+            for &n in &sizes {
+                box_rows_wide(&a, &mut b, w, n);
+                box_cols_wide(&b, &mut a, w, h, n);
+            }
+            let r = k.len() / 2;
+            for y in r..h - r {
+                for x in r * 3..(w - r) * 3 {
+                    let (p, q) = (once[y * w * 3 + x], a[y * w * 3 + x]);
+                    assert!(p.abs_diff(q) <= 2, "{sizes:?} at ({x}, {y}): {p} vs {q}");
+                }
+            }
+        }
     }
 
     /// The triangle filter straight from its definition, in f64.
