@@ -6,24 +6,8 @@
 
 use serde::Serialize;
 
-/// ITU-T T.81 Annex K.1 luminance table, natural (row-major) order.
-const ANNEX_K_LUMA: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
-    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-];
-/// Annex K.2 chrominance table, natural order.
-const ANNEX_K_CHROMA: [u16; 64] = [
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
-    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-];
-/// Position in natural order of the k-th coefficient in zig-zag order (T.81 Figure A.6).
-const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
+// The Annex K tables, libjpeg's quality scaling and the zig-zag order are the encoder's.
+use athar_media::jpeg_encode::{ijg_table, ANNEX_K_CHROMA, ANNEX_K_LUMA, ZIGZAG};
 
 /// What the marker segments say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,17 +113,6 @@ fn table_distance(a: &[u16; 64], b: &[u16; 64]) -> u32 {
         .sum()
 }
 
-/// The table libjpeg writes for `quality` (jcparam.c `jpeg_quality_scaling`, baseline clamp).
-pub fn ijg_table(base: &[u16; 64], quality: u8) -> [u16; 64] {
-    let q = quality.clamp(1, 100) as u32;
-    let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
-    let mut out = [0u16; 64];
-    for (o, &b) in out.iter_mut().zip(base) {
-        *o = ((b as u32 * scale + 50) / 100).clamp(1, 255) as u16;
-    }
-    out
-}
-
 /// The Annex K luminance table scaled to `quality` (for tests and the report's method text).
 pub fn ijg_luma(quality: u8) -> [u16; 64] {
     ijg_table(&ANNEX_K_LUMA, quality)
@@ -202,7 +175,7 @@ fn read_dqt(mut seg: &[u8], tables: &mut [Option<[u16; 64]>; 4]) -> Option<()> {
         }
         let mut table = [0u16; 64];
         for (k, &pos) in ZIGZAG.iter().enumerate() {
-            table[pos] = if precision == 0 {
+            table[pos as usize] = if precision == 0 {
                 seg[1 + k] as u16
             } else {
                 u16::from_be_bytes([seg[1 + 2 * k], seg[2 + 2 * k]])

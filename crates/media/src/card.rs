@@ -1011,6 +1011,17 @@ fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
                 });
             }
         };
+        // Pixel `v` at `x`: runs open at the levels it rises through, end at those it falls
+        // below.
+        let step = |out: &mut [Runs], open: &mut [u32], prev: &mut usize, x: usize, v: u8| {
+            let cur = level[v as usize] as usize;
+            if cur > *prev {
+                open[*prev + 1..=cur].fill(x as u32);
+            } else if cur < *prev {
+                close(out, open, cur, *prev, x as u32 - 1);
+            }
+            *prev = cur;
+        };
         let mut prev = 0usize;
         let mut chunks = row.chunks_exact(16);
         for (c, chunk) in (&mut chunks).enumerate() {
@@ -1025,25 +1036,12 @@ fn runs_at(img: &[u8], w: usize, h: usize, thresholds: &[u8]) -> Vec<Runs> {
                 continue;
             }
             for (i, &v) in chunk.iter().enumerate() {
-                let x = 16 * c + i;
-                let cur = level[v as usize] as usize;
-                if cur > prev {
-                    open[prev + 1..=cur].fill(x as u32);
-                } else if cur < prev {
-                    close(&mut out, &open, cur, prev, x as u32 - 1);
-                }
-                prev = cur;
+                step(&mut out, &mut open, &mut prev, 16 * c + i, v);
             }
         }
         let rest = w - chunks.remainder().len();
         for (x, &v) in row.iter().enumerate().skip(rest) {
-            let cur = level[v as usize] as usize;
-            if cur > prev {
-                open[prev + 1..=cur].fill(x as u32);
-            } else if cur < prev {
-                close(&mut out, &open, cur, prev, x as u32 - 1);
-            }
-            prev = cur;
+            step(&mut out, &mut open, &mut prev, x, v);
         }
         close(&mut out, &open, 0, prev, w as u32 - 1);
     }

@@ -255,21 +255,32 @@ pub fn decode_reduced_grey_in(
         let reduction = jpeg_reduction(fw.max(fh), min_size);
         if fw as u64 * fh as u64 <= MAX_PIXELS && reduction > 1 {
             if let Ok(s) = crate::jpeg::decode_grey_in(bytes, reduction as usize, regions) {
-                return Ok(Decoded {
-                    image: RgbImage {
-                        width: s.width,
-                        height: s.height,
-                        pixels: s.rgb,
-                    },
-                    full_width: s.full_width,
-                    full_height: s.full_height,
-                    reduction,
-                    kept: None,
-                });
+                return Ok(Decoded::scaled(s, reduction, None));
             }
         }
     }
     decode_reduced(bytes, min_size)
+}
+
+impl Decoded {
+    /// What the fast JPEG path gave at `1/reduction` scale.
+    fn scaled(
+        s: crate::jpeg::Scaled,
+        reduction: u32,
+        coefs: Option<crate::jpeg::Coefs>,
+    ) -> Decoded {
+        Decoded {
+            image: RgbImage {
+                width: s.width,
+                height: s.height,
+                pixels: s.rgb,
+            },
+            full_width: s.full_width,
+            full_height: s.full_height,
+            reduction,
+            kept: coefs.map(|c| Kept(Arc::new(c))),
+        }
+    }
 }
 
 /// The largest JPEG reduction (8, 4, 2, else 1) that keeps the long side at `min_size` or more.
@@ -301,17 +312,7 @@ fn decode_jpeg(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, Media
         // At 1/2 scale the kept coefficients would give nothing larger.
         let keep = keep && reduction >= 4;
         if let Ok((s, coefs)) = crate::jpeg::decode_scaled(bytes, reduction as usize, keep) {
-            return Ok(Decoded {
-                image: RgbImage {
-                    width: s.width,
-                    height: s.height,
-                    pixels: s.rgb,
-                },
-                full_width: s.full_width,
-                full_height: s.full_height,
-                reduction,
-                kept: coefs.map(|c| Kept(Arc::new(c))),
-            });
+            return Ok(Decoded::scaled(s, reduction, coefs));
         }
     }
     let mut d = jpeg_decoder::Decoder::new(bytes);

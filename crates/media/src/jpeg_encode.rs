@@ -8,12 +8,7 @@
 //! into the quantiser, loops over 8 lanes that the compiler vectorises, the
 //! zero runs found from a bit mask, and bits written 32 at a time.
 
-/// Zigzag order: `ZIGZAG[k]` is the row-major index of the k-th coefficient.
-const ZIGZAG: [u8; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
+pub use crate::jpeg::ZIGZAG;
 
 /// [`ZIGZAG`] as indices into the DCT's column-major output.
 const ZIGZAG_T: [u8; 64] = {
@@ -39,14 +34,14 @@ const ZIGZAG_POS: [u8; 64] = {
 };
 
 /// Annex K.1 luminance quantisation table, row-major.
-const LUMA_Q: [u16; 64] = [
+pub const ANNEX_K_LUMA: [u16; 64] = [
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
     92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 
 /// Annex K.1 chrominance quantisation table, row-major.
-const CHROMA_Q: [u16; 64] = [
+pub const ANNEX_K_CHROMA: [u16; 64] = [
     17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
     47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
     99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
@@ -143,11 +138,17 @@ struct Tables {
     ac: Codes,
 }
 
+/// The table libjpeg writes for `quality` (jcparam.c `jpeg_quality_scaling`, baseline
+/// clamp to 1..=255).
+pub fn ijg_table(base: &[u16; 64], quality: u8) -> [u16; 64] {
+    let q = quality.clamp(1, 100) as u32;
+    let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
+    base.map(|b| ((b as u32 * scale + 50) / 100).clamp(1, 255) as u16)
+}
+
 impl Tables {
     fn new(base: &[u16; 64], quality: u8, dc: (&[u8; 16], &[u8]), ac: (&[u8; 16], &[u8])) -> Self {
-        let q = quality.clamp(1, 100) as u32;
-        let scale = if q < 50 { 5000 / q } else { 200 - 2 * q };
-        let table = base.map(|v| ((v as u32 * scale + 50) / 100).clamp(1, 255) as u8);
+        let table = ijg_table(base, quality).map(|v| v as u8);
         let mut recip = [0f32; 64];
         for (n, &t) in table.iter().enumerate() {
             let (v, u) = (n / 8, n % 8);
@@ -180,13 +181,13 @@ pub fn encode_rgb(pixels: &[u8], w: u32, h: u32, quality: u8) -> Result<Vec<u8>,
         });
     }
     let luma = Tables::new(
-        &LUMA_Q,
+        &ANNEX_K_LUMA,
         quality,
         (&DC_LUMA_BITS, &DC_VALUES),
         (&AC_LUMA_BITS, &AC_LUMA_VALUES),
     );
     let chroma = Tables::new(
-        &CHROMA_Q,
+        &ANNEX_K_CHROMA,
         quality,
         (&DC_CHROMA_BITS, &DC_VALUES),
         (&AC_CHROMA_BITS, &AC_CHROMA_VALUES),

@@ -491,18 +491,7 @@ fn box_rows(src: &[u8], dst: &mut [u8], w: usize, size: usize) {
     let mut padded = vec![0u16; (w + 2 * r) * 3];
     let mut sums = vec![0u16; w * 3];
     for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
-        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
-        let (left, rest) = padded.split_at_mut(r * 3);
-        let (mid, right) = rest.split_at_mut(w * 3);
-        for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
-            *d = v as u16;
-        }
-        for (d, &v) in mid.iter_mut().zip(srow) {
-            *d = v as u16;
-        }
-        for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
-            *d = v as u16;
-        }
+        pad_row(srow, &mut padded, r);
         sums.copy_from_slice(&padded[..w * 3]);
         for k in 1..size {
             for (s, &v) in sums.iter_mut().zip(&padded[k * 3..]) {
@@ -580,6 +569,24 @@ fn scale_kernel(s: u16, inv: u32) -> u8 {
     ((s as u32 * inv + (1 << 15)) >> 16) as u8
 }
 
+/// The RGB row `srow` into `padded` as u16, extended by `r` copies of its end pixels on
+/// each side.
+fn pad_row(srow: &[u8], padded: &mut [u16], r: usize) {
+    let w = srow.len() / 3;
+    let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
+    let (left, rest) = padded.split_at_mut(r * 3);
+    let (mid, right) = rest.split_at_mut(w * 3);
+    for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
+        *d = v as u16;
+    }
+    for (d, &v) in mid.iter_mut().zip(srow) {
+        *d = v as u16;
+    }
+    for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
+        *d = v as u16;
+    }
+}
+
 /// Convolve rows with `kernel` (odd length), edges extended.
 fn kernel_rows(src: &[u8], dst: &mut [u8], w: usize, kernel: &[u16]) {
     let r = kernel.len() / 2;
@@ -588,18 +595,7 @@ fn kernel_rows(src: &[u8], dst: &mut [u8], w: usize, kernel: &[u16]) {
     let mut padded = vec![0u16; (w + 2 * r) * 3];
     let mut sums = vec![0u16; w * 3];
     for (srow, drow) in src.chunks_exact(w * 3).zip(dst.chunks_exact_mut(w * 3)) {
-        let (first, last) = (&srow[..3], &srow[(w - 1) * 3..]);
-        let (left, rest) = padded.split_at_mut(r * 3);
-        let (mid, right) = rest.split_at_mut(w * 3);
-        for (d, &v) in left.iter_mut().zip(first.iter().cycle()) {
-            *d = v as u16;
-        }
-        for (d, &v) in mid.iter_mut().zip(srow) {
-            *d = v as u16;
-        }
-        for (d, &v) in right.iter_mut().zip(last.iter().cycle()) {
-            *d = v as u16;
-        }
+        pad_row(srow, &mut padded, r);
         for (s, &v) in sums.iter_mut().zip(&padded) {
             *s = kernel[0] * v;
         }
