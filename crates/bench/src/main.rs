@@ -571,15 +571,20 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
         let ma = contenders::athar_analyze(&env, &c, &vault, &r.to_string())?;
         let mm = media_only::run(&c)?;
         let me = contenders::exiftool(&env, &c, &r.to_string())?;
-        println!(
-            "run {}: athar analyze {:.2} s ({:.2} cores), the analysis alone {:.2} s ({:.2} cores), \
-             exiftool -json -r {:.2} s ({:.2} cores)",
-            r + 1,
+        // The machine may be shared: each run's own ratios show how far noise moves them.
+        let (ta, tm, te) = (
             ma.time.as_secs_f64(),
-            cores(&ma),
             mm.time.as_secs_f64(),
-            cores(&mm),
             me.time.as_secs_f64(),
+        );
+        println!(
+            "run {}: athar analyze {ta:.2} s ({:.2} cores, ratio {:.2}), the analysis alone {tm:.2} s \
+             ({:.2} cores, ratio {:.2}), exiftool -json -r {te:.2} s ({:.2} cores)",
+            r + 1,
+            cores(&ma),
+            ta / te,
+            cores(&mm),
+            tm / te,
             cores(&me),
         );
         a.push(ma.time.as_secs_f64());
