@@ -20,6 +20,9 @@ pub fn run(c: &Collection) -> Result<Measured> {
     let patterns = NumberPatterns::default();
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
+    // Like every contender, start with nothing left to write back (athar analyze, just
+    // before, leaves the derivatives' files to the kernel's writeback otherwise).
+    crate::contenders::settle();
     let (m, ()) = measure::time(|| {
         std::thread::scope(|s| {
             for _ in 0..threads {
