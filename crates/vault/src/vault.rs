@@ -499,11 +499,14 @@ fn open_object<'a>(
     sha256_hex: &str,
 ) -> Result<impl Read + 'a> {
     let sha = parse_sha256(sha256_hex)?;
-    let key = objects.key(&sha);
-    if !objects.store.exists(&key)? {
-        return Err(VaultError::NoSuchObject(sha256_hex.to_string()));
-    }
-    let reader = objects.store.open(&key)?;
+    // Both stores report a missing blob from `open` itself: no separate existence check
+    // (on S3 that was a HEAD request before every GET).
+    let reader = match objects.store.open(&objects.key(&sha)) {
+        Err(VaultError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(VaultError::NoSuchObject(sha256_hex.to_string()))
+        }
+        r => r?,
+    };
     envelope::open(reader, identity, &format!("object {sha256_hex}"))
 }
 

@@ -198,6 +198,12 @@ fn objects_and_log_round_trip_through_s3() {
             .unwrap();
         assert!(back == *c, "object {d} reads back different bytes");
     }
+    // A digest the bucket does not hold is named as such, not as an I/O failure.
+    let missing = "0".repeat(64);
+    assert!(matches!(
+        vault.open_object(&missing).map(|_| ()),
+        Err(athar_vault::VaultError::NoSuchObject(d)) if d == missing
+    ));
     let mut named = Vec::new();
     let n = vault
         .read_log(|ev| {
