@@ -61,21 +61,6 @@ fn main() {
         athar_media::decode::decode_jpeg_fast(&bytes, 8).unwrap()
     });
     time("decode >=160", n, || decode_reduced(&bytes, 160).unwrap());
-    // One entropy pass for two sizes: keep the low coefficients at 1/4,
-    // then render 1/2 scale (whole, or the lower middle part) from them.
-    let kept = time("decode >=400 keeping", n, || {
-        athar_media::decode::decode_reduced_keeping(&bytes, 400).unwrap()
-    });
-    time("larger 800 (kept)", n, || kept.larger(800).unwrap());
-    let part = athar_media::decode::Region {
-        x0: 0.25,
-        y0: 0.5,
-        x1: 0.25 + 0.5,
-        y1: 0.5 + 0.4,
-    };
-    time("larger 800 region 20%", n, || {
-        kept.larger_region(800, part).unwrap()
-    });
     let th = time("resize to 320", n, || ops::resize(w, 320, 240));
     time("encode 320 q80", n, || ops::encode_jpeg(&th, 80).unwrap());
     let s = time("resize to 300", n, || ops::resize(w, 300, 225));
@@ -136,7 +121,7 @@ fn median_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
 fn decoder_stages(bytes: &[u8]) {
     use athar_media::decode::decode_jpeg_fast;
     let n = 300;
-    let names = ["fast 1/4", "fast 1/8", "fast 1/2", "decode >=400 keeping"];
+    let names = ["fast 1/4", "fast 1/8", "fast 1/2"];
     let mut ts = vec![Vec::with_capacity(n); names.len()];
     for _ in 0..n {
         for (i, t) in ts.iter_mut().enumerate() {
@@ -144,10 +129,7 @@ fn decoder_stages(bytes: &[u8]) {
             match i {
                 0 => drop(std::hint::black_box(decode_jpeg_fast(bytes, 4))),
                 1 => drop(std::hint::black_box(decode_jpeg_fast(bytes, 8))),
-                2 => drop(std::hint::black_box(decode_jpeg_fast(bytes, 2))),
-                _ => drop(std::hint::black_box(
-                    athar_media::decode::decode_reduced_keeping(bytes, 400),
-                )),
+                _ => drop(std::hint::black_box(decode_jpeg_fast(bytes, 2))),
             }
             t.push(start.elapsed().as_secs_f64() * 1e3);
         }

@@ -1,7 +1,6 @@
 //! Pixel decoding: JPEG (with reduced-size DCT decoding), PNG and TIFF.
 
 use std::io::Cursor;
-use std::sync::Arc;
 
 use crate::sniff;
 use crate::MediaError;
@@ -75,11 +74,6 @@ impl RgbImage {
 }
 
 /// Pixels decoded at a (possibly) reduced size.
-///
-/// From [`decode_reduced_keeping`], a JPEG decoded at 1/4 or 1/8 scale also
-/// keeps the low-frequency coefficients of every block, so
-/// [`Decoded::larger`] and [`Decoded::larger_region`] can give the image at
-/// up to 1/2 scale later without reading the compressed data again.
 #[derive(Debug, Clone)]
 pub struct Decoded {
     pub image: RgbImage,
@@ -88,17 +82,6 @@ pub struct Decoded {
     pub full_height: u32,
     /// Reduction factor of the decode (1, 2, 4 or 8).
     pub reduction: u32,
-    kept: Option<Kept>,
-}
-
-/// The coefficients a fast-path decode kept (shared, so clones are cheap).
-#[derive(Clone)]
-struct Kept(Arc<crate::jpeg::Coefs>);
-
-impl std::fmt::Debug for Kept {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Kept")
-    }
 }
 
 /// A rectangle in fractions of a photo's width and height (0 to 1, top-left origin), so it
@@ -133,71 +116,6 @@ impl Region {
     }
 }
 
-/// Part of an image rendered at some scale, and where it sits in the whole
-/// image at that scale.
-#[derive(Debug, Clone)]
-pub struct Crop {
-    pub image: RgbImage,
-    /// Top-left corner in the whole image at this scale.
-    pub x: u32,
-    pub y: u32,
-    /// Size of the whole image at this scale.
-    pub whole_width: u32,
-    pub whole_height: u32,
-    /// Reduction factor of this scale (2, 4 or 8).
-    pub reduction: u32,
-}
-
-impl Decoded {
-    /// The image again with its longer side at least `min_size` pixels,
-    /// rendered from the coefficients the decode kept, without decoding the
-    /// file again. Same pixels as `decode_reduced(bytes, min_size)`.
-    ///
-    /// `None` when nothing was kept (not from [`decode_reduced_keeping`], or
-    /// not a baseline JPEG decoded at 1/4 or 1/8 scale) or when `min_size`
-    /// needs more than 1/2 scale: then decode the file again with
-    /// [`decode_reduced`].
-    pub fn larger(&self, min_size: u32) -> Option<RgbImage> {
-        self.larger_region(min_size, Region::WHOLE).map(|c| c.image)
-    }
-
-    /// Like [`Decoded::larger`], for the part of the image inside `region`
-    /// only (rounded outwards to whole pixels; at least one pixel). Much
-    /// cheaper than the whole image when the region is small.
-    pub fn larger_region(&self, min_size: u32, region: Region) -> Option<Crop> {
-        let coefs = &self.kept.as_ref()?.0;
-        let (fw, fh) = coefs.full_size();
-        let long = fw.max(fh);
-        let reduction = [8u32, 4, 2]
-            .into_iter()
-            .find(|&r| long.div_ceil(r) >= min_size)?;
-        let (ww, wh) = (fw.div_ceil(reduction), fh.div_ceil(reduction));
-        let clamp = |v: f32| {
-            if v.is_finite() {
-                v.clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
-        };
-        let (l, t) = (clamp(region.x0), clamp(region.y0));
-        let (r, b) = (clamp(region.x1), clamp(region.y1));
-        let x0 = (l * ww as f32).floor() as usize;
-        let y0 = (t * wh as f32).floor() as usize;
-        let x1 = (r * ww as f32).ceil() as usize;
-        let y1 = (b * wh as f32).ceil() as usize;
-        let rect = (x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0));
-        let ((x, y, w, h), pixels) = coefs.render(reduction as usize, rect);
-        Some(Crop {
-            image: RgbImage::from_raw(w as u32, h as u32, pixels)?,
-            x: x as u32,
-            y: y as u32,
-            whole_width: ww,
-            whole_height: wh,
-            reduction,
-        })
-    }
-}
-
 /// Dimensions of the stored image from its header, without decoding pixels.
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     match sniff::sniff(bytes) {
@@ -226,18 +144,12 @@ pub fn decode_full(bytes: &[u8]) -> Result<RgbImage, MediaError> {
 /// than a full decode and a resize); other formats are decoded at full
 /// size. Pixels are as stored: EXIF orientation is *not* applied.
 pub fn decode_reduced(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
-    decode_reduced_as(bytes, min_size, false)
-}
-
-/// Like [`decode_reduced`], and keeps what [`Decoded::larger`] and
-/// [`Decoded::larger_region`] need to give the image at up to 1/2 scale
-/// later without decoding the file again: the 4 x 4 low-frequency
-/// coefficients of every block (about 32 bytes per 8 x 8 block). Only a
-/// baseline JPEG decoded at 1/4 or 1/8 scale keeps them; the decode costs
-/// about a quarter more than [`decode_reduced`], so use it where a larger
-/// image is often wanted next (the card reader).
-pub fn decode_reduced_keeping(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
-    decode_reduced_as(bytes, min_size, true)
+    match sniff::sniff(bytes) {
+        sniff::JPEG => decode_jpeg(bytes, min_size),
+        sniff::PNG => decode_image(bytes, image::ImageFormat::Png, "PNG"),
+        sniff::TIFF => decode_image(bytes, image::ImageFormat::Tiff, "TIFF"),
+        other => Err(MediaError::Unsupported(other.to_string())),
+    }
 }
 
 /// Like [`decode_reduced`], for readers of brightness in known places (the card reader
@@ -255,7 +167,7 @@ pub fn decode_reduced_grey_in(
         let reduction = jpeg_reduction(fw.max(fh), min_size);
         if fw as u64 * fh as u64 <= MAX_PIXELS && reduction > 1 {
             if let Ok(s) = crate::jpeg::decode_grey_in(bytes, reduction as usize, regions) {
-                return Ok(Decoded::scaled(s, reduction, None));
+                return Ok(Decoded::scaled(s, reduction));
             }
         }
     }
@@ -264,11 +176,7 @@ pub fn decode_reduced_grey_in(
 
 impl Decoded {
     /// What the fast JPEG path gave at `1/reduction` scale.
-    fn scaled(
-        s: crate::jpeg::Scaled,
-        reduction: u32,
-        coefs: Option<crate::jpeg::Coefs>,
-    ) -> Decoded {
+    fn scaled(s: crate::jpeg::Scaled, reduction: u32) -> Decoded {
         Decoded {
             image: RgbImage {
                 width: s.width,
@@ -278,7 +186,6 @@ impl Decoded {
             full_width: s.full_width,
             full_height: s.full_height,
             reduction,
-            kept: coefs.map(|c| Kept(Arc::new(c))),
         }
     }
 }
@@ -291,16 +198,7 @@ fn jpeg_reduction(long: u32, min_size: u32) -> u32 {
         .unwrap_or(1)
 }
 
-fn decode_reduced_as(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, MediaError> {
-    match sniff::sniff(bytes) {
-        sniff::JPEG => decode_jpeg(bytes, min_size, keep),
-        sniff::PNG => decode_image(bytes, image::ImageFormat::Png, "PNG"),
-        sniff::TIFF => decode_image(bytes, image::ImageFormat::Tiff, "TIFF"),
-        other => Err(MediaError::Unsupported(other.to_string())),
-    }
-}
-
-fn decode_jpeg(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, MediaError> {
+fn decode_jpeg(bytes: &[u8], min_size: u32) -> Result<Decoded, MediaError> {
     let (fw, fh) = crate::jpeg::frame_size(bytes).unwrap_or((0, 0));
     if fw as u64 * fh as u64 > MAX_PIXELS {
         return Err(MediaError::TooLarge(fw, fh));
@@ -309,10 +207,8 @@ fn decode_jpeg(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, Media
     if reduction > 1 {
         // The fast path; anything it does not handle (or finds damaged)
         // goes to the general decoder, whose verdict counts.
-        // At 1/2 scale the kept coefficients would give nothing larger.
-        let keep = keep && reduction >= 4;
-        if let Ok((s, coefs)) = crate::jpeg::decode_scaled(bytes, reduction as usize, keep) {
-            return Ok(Decoded::scaled(s, reduction, coefs));
+        if let Ok(s) = crate::jpeg::decode_scaled(bytes, reduction as usize) {
+            return Ok(Decoded::scaled(s, reduction));
         }
     }
     let mut d = jpeg_decoder::Decoder::new(bytes);
@@ -378,7 +274,6 @@ fn decode_jpeg(bytes: &[u8], min_size: u32, keep: bool) -> Result<Decoded, Media
         } else {
             (fw / w.max(1)).max(1)
         },
-        kept: None,
     })
 }
 
@@ -414,7 +309,6 @@ fn decode_image(bytes: &[u8], fmt: image::ImageFormat, name: &str) -> Result<Dec
         full_width: w,
         full_height: h,
         reduction: 1,
-        kept: None,
     })
 }
 
@@ -422,8 +316,8 @@ fn decode_image(bytes: &[u8], fmt: image::ImageFormat, name: &str) -> Result<Dec
 /// benchmarks. `reduction` is 2, 4 or 8.
 #[doc(hidden)]
 pub fn decode_jpeg_fast(bytes: &[u8], reduction: u32) -> Result<RgbImage, String> {
-    crate::jpeg::decode_scaled(bytes, reduction as usize, false)
-        .map(|(s, _)| RgbImage {
+    crate::jpeg::decode_scaled(bytes, reduction as usize)
+        .map(|s| RgbImage {
             width: s.width,
             height: s.height,
             pixels: s.rgb,

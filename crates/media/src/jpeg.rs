@@ -6,9 +6,8 @@
 //! over its area. That is several times faster than a full decode followed
 //! by resizing, and runs on the calling thread.
 //!
-//! A decode can also keep the 4 x 4 low-frequency coefficients of every
-//! block ([`Coefs`]), from which any scale up to 1/2, of the whole image or
-//! of a region, is rendered later without reading the entropy data again.
+//! A decode can also give only the luma inside given regions
+//! ([`decode_grey_in`]), for the card reader.
 //!
 //! Speed comes from three things: the scan is first copied with its stuffed
 //! zero bytes removed and split at restart markers, so the bit reader refills
@@ -658,29 +657,6 @@ fn parse(data: &[u8]) -> Result<Frame, Error> {
     Ok(f)
 }
 
-/// The 4 x 4 low-frequency quantised coefficients of every block of an
-/// image, enough to render it at 1/2, 1/4 or 1/8 scale (whole or a region)
-/// without reading the entropy-coded data again.
-pub(crate) struct Coefs {
-    width: usize,
-    height: usize,
-    hmax: usize,
-    vmax: usize,
-    comps: Vec<CompCoefs>,
-}
-
-struct CompCoefs {
-    h: usize,
-    v: usize,
-    /// Blocks per row and per column (whole MCUs).
-    bw: usize,
-    bh: usize,
-    /// Quantiser of each kept coefficient, natural order `v * 4 + u`.
-    q: [f32; 16],
-    /// 16 coefficients per block, blocks row-major, natural order.
-    data: Vec<i16>,
-}
-
 /// A sample plane at some scale, covering block columns/rows from an
 /// origin (in samples) onwards.
 struct Plane {
@@ -791,22 +767,15 @@ impl Idct {
 struct Want {
     /// Output samples per block side (1, 2 or 4).
     s: usize,
-    /// Keep the 4 x 4 coefficients of every block.
-    keep: bool,
     /// Only the luma inside these rectangles, in luma blocks `(bx0, by0, bx1, by1)`
     /// (ends excluded), as grey (R = G = B); the rest stays black. Other blocks are only
     /// entropy-decoded past, which is most of the saving.
     grey_in: Option<Vec<(usize, usize, usize, usize)>>,
 }
 
-/// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8); with
-/// `keep`, also return the low-frequency coefficients for later renders.
-pub(crate) fn decode_scaled(
-    data: &[u8],
-    reduction: usize,
-    keep: bool,
-) -> Result<(Scaled, Option<Coefs>), Error> {
-    decode_scaled_as(data, reduction, keep, None)
+/// Decode `data` at `1/reduction` scale (`reduction` is 2, 4 or 8).
+pub(crate) fn decode_scaled(data: &[u8], reduction: usize) -> Result<Scaled, Error> {
+    decode_scaled_as(data, reduction, None)
 }
 
 /// Decode at `1/reduction` scale only the luma inside `regions` (fractions of the photo),
@@ -818,15 +787,14 @@ pub(crate) fn decode_grey_in(
     reduction: usize,
     regions: &[crate::decode::Region],
 ) -> Result<Scaled, Error> {
-    decode_scaled_as(data, reduction, false, Some(regions)).map(|(scaled, _)| scaled)
+    decode_scaled_as(data, reduction, Some(regions))
 }
 
 fn decode_scaled_as(
     data: &[u8],
     reduction: usize,
-    keep: bool,
     regions: Option<&[crate::decode::Region]>,
-) -> Result<(Scaled, Option<Coefs>), Error> {
+) -> Result<Scaled, Error> {
     if !matches!(reduction, 2 | 4 | 8) {
         return Err(Error::Unsupported("scale"));
     }
@@ -861,50 +829,39 @@ fn decode_scaled_as(
             )
         }
     };
-    let want = Want { s, keep, grey_in };
+    let want = Want { s, grey_in };
     let ow = f.width.div_ceil(reduction);
     let oh = f.height.div_ceil(reduction);
     let mut rgb = vec![0u8; ow * oh * 3];
-    let coefs = entropy_decode(data, &f, &want, &mut rgb)?;
-    Ok((
-        Scaled {
-            width: ow as u32,
-            height: oh as u32,
-            full_width: f.width as u32,
-            full_height: f.height as u32,
-            rgb,
-        },
-        coefs,
-    ))
+    entropy_decode(data, &f, &want, &mut rgb)?;
+    Ok(Scaled {
+        width: ow as u32,
+        height: oh as u32,
+        full_width: f.width as u32,
+        full_height: f.height as u32,
+        rgb,
+    })
 }
 
 /// Entropy-decode the scan into `rgb` (the whole image at `want.s`
-/// samples per block side, RGB) and, with `want.keep`, the kept
-/// coefficients. Each row of MCUs goes through small strips of samples,
+/// samples per block side, RGB). Each row of MCUs goes through small strips of samples,
 /// converted to RGB as soon as the row is complete (they stay in cache).
 #[allow(clippy::needless_range_loop)] // block arithmetic reads best with indices
-fn entropy_decode(
-    data: &[u8],
-    f: &Frame,
-    want: &Want,
-    rgb: &mut [u8],
-) -> Result<Option<Coefs>, Error> {
+fn entropy_decode(data: &[u8], f: &Frame, want: &Want, rgb: &mut [u8]) -> Result<(), Error> {
     let s = want.s;
     let comps = &f.comps;
     let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
     let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
     let mcux = f.width.div_ceil(8 * hmax);
     let mcuy = f.height.div_ceil(8 * vmax);
-    // Coefficients needed per block side: for the output, and for later.
-    let ks = if want.keep { 4 } else { s };
-    // Where each zigzag position goes: slot v*4+u when u, v < ks, else the
+    // Where each zigzag position goes: slot v*4+u when u, v < s, else the
     // scratch slot 16 (also for the positions past 63 that an EOB step
     // points at). `last` is the last zigzag index kept.
     let mut keep = [16u8; 128];
     let mut last = 0usize;
     for (k, kz) in keep.iter_mut().enumerate().take(64) {
         let nat = ZIGZAG[k] as usize;
-        if nat % 8 < ks && nat / 8 < ks {
+        if nat % 8 < s && nat / 8 < s {
             *kz = ((nat / 8) * 4 + nat % 8) as u8;
             last = k;
         }
@@ -925,28 +882,18 @@ fn entropy_decode(
     let sampling: Vec<(usize, usize)> = comps.iter().map(|c| (c.h, c.v)).collect();
     let (ow, oh) = (f.width.div_ceil(8 / s), f.height.div_ceil(8 / s));
     debug_assert_eq!(rgb.len(), ow * oh * 3);
-    let mut kept: Vec<CompCoefs> = comps
+    // Each component's block-to-samples transform, from its quantisers (natural order
+    // `v * 4 + u` of the 4 x 4 low coefficients).
+    let idcts: Vec<Idct> = comps
         .iter()
         .map(|c| {
-            let (bw, bh) = (mcux * c.h, mcuy * c.v);
             let mut q = [0f32; 16];
             for v in 0..4 {
                 for u in 0..4 {
                     q[v * 4 + u] = f.qt[c.tq][v * 8 + u] as f32;
                 }
             }
-            CompCoefs {
-                h: c.h,
-                v: c.v,
-                bw,
-                bh,
-                q,
-                data: if want.keep {
-                    vec![0; bw * bh * 16]
-                } else {
-                    Vec::new()
-                },
-            }
+            Idct::new(s, c.h, &q)
         })
         .collect();
     // Step tables per table id, built once each.
@@ -1020,7 +967,6 @@ fn entropy_decode(
         n: 0,
     };
     let mut pred = [0i32; 4];
-    let idcts: Vec<Idct> = kept.iter().map(|k| Idct::new(s, k.h, &k.q)).collect();
     let mut next_rst = 0u8;
     let (mut mx, mut my) = (0, 0);
     // MCUs since the last restart marker.
@@ -1067,16 +1013,6 @@ fn entropy_decode(
             &mut pred,
             &mut coefs,
         )?;
-        if want.keep {
-            for (&(ci, bx, by), c) in layout.iter().zip(&coefs) {
-                let (gx, gy) = (mx * comps[ci].h + bx, my * comps[ci].v + by);
-                let kc = &mut kept[ci];
-                let o = (gy * kc.bw + gx) * 16;
-                for (d, &v) in kc.data[o..o + 16].iter_mut().zip(&c[..16]) {
-                    *d = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
-                }
-            }
-        }
         if want.grey_in.is_some() {
             // Only the luma blocks that were decoded.
             for (b, _) in wanted.iter().enumerate().filter(|(_, &w)| w) {
@@ -1113,14 +1049,7 @@ fn entropy_decode(
             mx += 1;
         }
     }
-    let coefs = want.keep.then_some(Coefs {
-        width: f.width,
-        height: f.height,
-        hmax,
-        vmax,
-        comps: kept,
-    });
-    Ok(coefs)
+    Ok(())
 }
 
 /// Write the samples of one decoded MCU (`coefs[i]`: block `i`, of
@@ -1459,21 +1388,6 @@ fn ycc_row_tail<const H: usize>(yr: &[u8], br: &[u8], rr: &[u8], out: &mut [u8])
     }
 }
 
-/// YCbCr (or grey) planes to RGB over `rect = (x0, y0, w, h)` of the output
-/// image; chroma is the nearest sample of its (subsampled) plane.
-fn to_rgb(
-    planes: &[Plane],
-    sampling: &[(usize, usize)],
-    hmax: usize,
-    vmax: usize,
-    rect: (usize, usize, usize, usize),
-) -> Vec<u8> {
-    let mut rgb = vec![0u8; rect.2 * rect.3 * 3];
-    rgb_rows(planes, sampling, hmax, vmax, rect, &mut rgb);
-    rgb
-}
-
-/// [`to_rgb`] into `rgb` (`w * h * 3` bytes).
 /// [`rgb_rows`] for a `grey_in` decode: the luma strip's samples inside the rectangles
 /// (luma blocks of `s` samples per side) as grey RGB; the rest of `rgb` is left as it is.
 fn grey_rows(
@@ -1498,6 +1412,8 @@ fn grey_rows(
     }
 }
 
+/// YCbCr (or grey) planes to RGB over `rect = (x0, y0, w, h)` of the output image, into
+/// `rgb` (`w * h * 3` bytes); chroma is the nearest sample of its (subsampled) plane.
 fn rgb_rows(
     planes: &[Plane],
     sampling: &[(usize, usize)],
@@ -1562,62 +1478,5 @@ fn rgb_rows(
             o[1] = gg.clamp(0, 255) as u8;
             o[2] = bb.clamp(0, 255) as u8;
         }
-    }
-}
-
-impl Coefs {
-    /// Full-image size.
-    pub(crate) fn full_size(&self) -> (u32, u32) {
-        (self.width as u32, self.height as u32)
-    }
-
-    /// Render at `1/reduction` scale (2, 4 or 8) the output pixels
-    /// `rect = (x0, y0, w, h)` (clamped to the image). Returns the clamped
-    /// rectangle and its RGB pixels.
-    pub(crate) fn render(
-        &self,
-        reduction: usize,
-        rect: (usize, usize, usize, usize),
-    ) -> ((usize, usize, usize, usize), Vec<u8>) {
-        let s = 8 / reduction.clamp(2, 8);
-        let (ow, oh) = (self.width.div_ceil(8 / s), self.height.div_ceil(8 / s));
-        let x0 = rect.0.min(ow.saturating_sub(1));
-        let y0 = rect.1.min(oh.saturating_sub(1));
-        let w = rect.2.min(ow - x0).max(1);
-        let h = rect.3.min(oh - y0).max(1);
-        let mut coef = [0i32; 16];
-        let planes: Vec<Plane> = self
-            .comps
-            .iter()
-            .map(|c| {
-                let idct = Idct::new(s, c.h, &c.q);
-                // Blocks of this plane under the rectangle.
-                let bx0 = (x0 * c.h / self.hmax) / s;
-                let bx1 = (((x0 + w - 1) * c.h / self.hmax) / s + 1).min(c.bw);
-                let by0 = (y0 * c.v / self.vmax) / s;
-                let by1 = (((y0 + h - 1) * c.v / self.vmax) / s + 1).min(c.bh);
-                let pw = (bx1 - bx0) * s;
-                let mut data = vec![0u8; pw * (by1 - by0) * s];
-                for by in by0..by1 {
-                    for bx in bx0..bx1 {
-                        let o = (by * c.bw + bx) * 16;
-                        for (d, &v) in coef.iter_mut().zip(&c.data[o..o + 16]) {
-                            *d = v as i32;
-                        }
-                        let at = (by - by0) * s * pw + (bx - bx0) * s;
-                        idct.block(&coef, &mut data, at, pw);
-                    }
-                }
-                Plane {
-                    x0: bx0 * s,
-                    y0: by0 * s,
-                    w: pw,
-                    data,
-                }
-            })
-            .collect();
-        let sampling: Vec<(usize, usize)> = self.comps.iter().map(|c| (c.h, c.v)).collect();
-        let rgb = to_rgb(&planes, &sampling, self.hmax, self.vmax, (x0, y0, w, h));
-        ((x0, y0, w, h), rgb)
     }
 }

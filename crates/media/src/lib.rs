@@ -396,8 +396,6 @@ fn pixels_part(bytes: &[u8], a: &mut Analysis, opts: &AnalyzeOptions) {
         // Most photos show no card: only those the gate passes (about one in nine of the
         // photos without numbers in their names) are decoded again, larger, and read around
         // the places it found, only their luma there (the reader looks at nothing else).
-        // Decoding those again costs less than keeping coefficients for a larger image
-        // (`decode_reduced_keeping`) on every photo that asks.
         let hints = card::card_regions(work);
         if !hints.is_empty() {
             a.card = if work.width.max(work.height) >= card::MIN_WIDTH {

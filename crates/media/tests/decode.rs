@@ -132,93 +132,6 @@ fn truncation_is_detected_by_the_fast_path() {
 }
 
 #[test]
-fn larger_from_kept_coefficients_matches_a_second_decode() {
-    let dir = common::corpus(2, 37, 1600, 1200);
-    let rows = common::ground_truth(dir.path());
-    let bytes = std::fs::read(dir.path().join(&rows[0]["path"])).unwrap();
-    // Without keeping there is nothing to give.
-    assert!(decode_reduced(&bytes, 400).unwrap().larger(800).is_none());
-    let d = athar_media::decode::decode_reduced_keeping(&bytes, 400).unwrap();
-    assert_eq!(d.reduction, 4);
-    // Same pixels as decoding at 1/4 without keeping.
-    assert_eq!(d.image, decode_reduced(&bytes, 400).unwrap().image);
-    for (want, size) in [(800, (800, 600)), (300, (400, 300)), (150, (200, 150))] {
-        let big = d.larger(want).expect("kept coefficients");
-        let again = decode_reduced(&bytes, want).unwrap().image;
-        assert_eq!((big.width, big.height), size);
-        assert_eq!(big, again, "larger({want}) differs from a second decode");
-    }
-    // More than 1/2 scale is not kept.
-    assert!(d.larger(1000).is_none());
-
-    // A region: the same pixels as that part of the whole.
-    let whole = d.larger(800).unwrap();
-    let region = athar_media::decode::Region {
-        x0: 0.3,
-        y0: 0.55,
-        x1: 0.3 + 0.25,
-        y1: 0.55 + 0.2,
-    };
-    let c = d.larger_region(800, region).unwrap();
-    assert_eq!((c.whole_width, c.whole_height, c.reduction), (800, 600, 2));
-    assert_eq!((c.x, c.y), (240, 330));
-    assert_eq!((c.image.width, c.image.height), (200, 120));
-    for y in 0..c.image.height {
-        for x in 0..c.image.width {
-            assert_eq!(
-                c.image.get(x, y),
-                whole.get(c.x + x, c.y + y),
-                "region pixel ({x}, {y})"
-            );
-        }
-    }
-    // Odd edges and out-of-range fractions are clamped, never a panic.
-    for (l, t, w, h) in [
-        (0.999, 0.999, 1.0, 1.0),
-        (-1.0, -1.0, 0.1, 0.1),
-        (0.5, 0.5, 0.0, 0.0),
-    ] {
-        let r = athar_media::decode::Region {
-            x0: l,
-            y0: t,
-            x1: l + w,
-            y1: t + h,
-        };
-        let c = d.larger_region(800, r).unwrap();
-        assert!(c.image.width >= 1 && c.x + c.image.width <= 800);
-        assert!(c.image.height >= 1 && c.y + c.image.height <= 600);
-    }
-}
-
-#[test]
-fn larger_works_for_greyscale_and_odd_sizes() {
-    let (w, h) = (333u16, 250u16);
-    let px = test_pixels(w, h);
-    let grey: Vec<u8> = px.chunks_exact(3).map(|p| p[1]).collect();
-    let mut g = Vec::new();
-    jpeg_encoder::Encoder::new(&mut g, 85)
-        .encode(&grey, w, h, jpeg_encoder::ColorType::Luma)
-        .unwrap();
-    let mut c = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut c, 85);
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    enc.set_restart_interval(5);
-    enc.encode(&px, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
-    for (bytes, what) in [(g, "grey"), (c, "4:2:0 with restarts")] {
-        let d = athar_media::decode::decode_reduced_keeping(&bytes, 40).unwrap();
-        assert_eq!(d.reduction, 8, "{what}");
-        for want in [80, 160] {
-            let big = d.larger(want).unwrap();
-            assert_eq!(
-                big,
-                decode_reduced(&bytes, want).unwrap().image,
-                "{what} {want}"
-            );
-        }
-    }
-}
-
-#[test]
 fn damaged_scans_give_errors_not_panics() {
     let px = test_pixels(320, 240);
     let mut clean = Vec::new();
@@ -259,9 +172,15 @@ fn damaged_scans_give_errors_not_panics() {
                 }
             }
         }
-        if let Ok(d) = athar_media::decode::decode_reduced_keeping(&bytes, 40) {
-            let _ = d.larger(160);
-        }
+        // The card reader's region decode on the same damage: an error or an image, never
+        // a panic.
+        let region = athar_media::decode::Region {
+            x0: 0.2,
+            y0: 0.2,
+            x1: 0.7,
+            y1: 0.9,
+        };
+        let _ = athar_media::decode::decode_reduced_grey_in(&bytes, 160, &[region]);
     }
     // Both outcomes occur: damage is caught, and harmless changes decode.
     assert!(
