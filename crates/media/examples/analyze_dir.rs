@@ -11,27 +11,16 @@
 //! Full analysis = read file, sniff, EXIF, decode, PDQ, pHash, thumbnail,
 //! two blurred previews (and the card reader with `--card`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::walk;
 
 use athar_media::{analyze, AnalyzeOptions};
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
 
 /// (own user+system, waited-for children's user+system) CPU seconds, from
 /// /proc/self/stat (Linux; zeros elsewhere). Clock ticks are 1/100 s.

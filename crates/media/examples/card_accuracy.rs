@@ -13,8 +13,11 @@
 //! - the cost of a full `analyze` (hashes, derivatives) with and without the
 //!   card reader over the photos whose names carry no numbers (those that
 //!   `athar analyze` reads cards for).
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
+use support::cpu_seconds;
 
 use athar_media::{analyze, card, decode_reduced, AnalyzeOptions, CardNumbers};
 
@@ -66,18 +69,6 @@ fn rows(dir: &std::path::Path) -> Vec<Row> {
             }
         })
         .collect()
-}
-
-/// This process's user + system CPU seconds (Linux /proc; 0 elsewhere).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the ")" that ends the command name; utime and stime are fields 14, 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -13,44 +13,19 @@
 //! the same way on the same images.
 //! With `--write OUT`, each photo's derivatives go to OUT as JPEG files.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::time::Instant;
+use support::{cpu_seconds, walk};
 
 use athar_media::{decode_reduced, derivatives, ops, read_exif, AnalyzeOptions, RgbImage};
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
-/// This process's user + system CPU seconds, from /proc/self/stat (Linux;
-/// zero elsewhere). Clock ticks are 1/100 s.
-fn cpu_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th of the line.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (tick(11) + tick(12)) / 100.0
-}
 
 /// Per item, in µs: (median wall time of the `rounds`, minimum wall time,
 /// CPU time over all rounds). On a shared machine the CPU time is the
 /// steadier figure (it does not count time spent waiting for a core).
 fn per_item(rounds: usize, items: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
-    let cpu0 = cpu_secs();
+    let cpu0 = cpu_seconds();
     let mut ts: Vec<f64> = (0..rounds)
         .map(|_| {
             let t = Instant::now();
@@ -58,7 +33,7 @@ fn per_item(rounds: usize, items: usize, mut f: impl FnMut()) -> (f64, f64, f64)
             t.elapsed().as_secs_f64() * 1e6 / items as f64
         })
         .collect();
-    let cpu = (cpu_secs() - cpu0) * 1e6 / (rounds * items) as f64;
+    let cpu = (cpu_seconds() - cpu0) * 1e6 / (rounds * items) as f64;
     ts.sort_by(f64::total_cmp);
     (ts[rounds / 2], ts[0], cpu)
 }

@@ -7,22 +7,13 @@
 //! the median CPU ms per photo is printed. `--dump` writes each photo's regions, one line each.
 //! `--read` also times `read_card_near` on the 800 px decode of the photos the gate passes
 //! (`--read-dump FILE` writes what it read).
+mod support;
+
 use std::io::Write;
 use std::time::Instant;
+use support::cpu_seconds;
 
 use athar_media::{card, decode_reduced};
-
-/// This process's user + system CPU seconds (Linux /proc; 0 elsewhere).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the ")" that ends the command name; utime and stime are fields 14, 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
